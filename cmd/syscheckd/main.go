@@ -1,0 +1,116 @@
+// Command syscheckd proves, continuously, that the running kernel has the
+// custom system call it was built with and that the call works: it probes
+// the call in an isolated worker, matches the record it printk's in
+// /dev/kmsg, and serves the results as Prometheus metrics.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/syscheckd/syscheckd/probe"
+)
+
+// Exit statuses, shared by the daemon and --probe.once.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	// A worker must do nothing but its call: no flags, no logger.
+	if probe.IsWorker(os.Args) {
+		os.Exit(probe.WorkerMain(os.Args, os.Stdout))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options is everything the command line sets.
+type options struct {
+	probe   probe.Config
+	web     *web.FlagConfig
+	log     *promslog.Config
+	once    bool
+	output  string
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
+		return exitUsage
+	}
+	logger := promslog.New(opts.log)
+	if opts.once {
+		return runOnce(opts, logger, stdout)
+	}
+	return serve(opts, logger)
+}
+
+// parseFlags turns the command line into options, or the one error that
+// stops syscheckd from starting.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	app := kingpin.New("syscheckd", "Probes a custom system call and exports the results as Prometheus metrics.")
+	app.Version(version.Print("syscheckd"))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+
+	opts := options{log: &promslog.Config{Writer: stderr}}
+	flag.AddFlags(app, opts.log)
+	opts.web = kingpinflag.AddFlags(app, ":9335")
+
+	cfg := &opts.probe
+	app.Flag("probe.name", "Value of the probe label.").Default("getProcessInfo").StringVar(&cfg.Name)
+	app.Flag("probe.syscall", "System call number to probe (0..1023), called without arguments.").Default("335").IntVar(&cfg.Syscall)
+	app.Flag("probe.symbol", `System call name to look for in /proc/kallsyms before calling (as sys_NAME or __x64_sys_NAME). "" turns the check off.`).Default("getProcessInfo").StringVar(&cfg.Symbol)
+	app.Flag("probe.expect-return", "Return value of a working call.").Default("0").Int64Var(&cfg.ExpectReturn)
+	pattern := app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").String()
+	app.Flag("probe.interval", "Time between probes.").Default("30s").DurationVar(&cfg.Interval)
+	app.Flag("probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.").Default("5s").DurationVar(&cfg.Timeout)
+	app.Flag("probe.once", "Run one probe, print a report and exit: 0 on success, 1 on failure.").BoolVar(&opts.once)
+	app.Flag("output", "Report format for --probe.once.").Default("text").EnumVar(&opts.output, "text", "json")
+
+	if _, err := app.Parse(args); err != nil {
+		return options{}, err
+	}
+	re, err := regexp.Compile(*pattern)
+	if err != nil {
+		return options{}, fmt.Errorf("--probe.kmsg-pattern: %w", err)
+	}
+	cfg.Pattern = re
+	if err := cfg.Validate(); err != nil {
+		return options{}, fmt.Errorf("probe: %w", err)
+	}
+	if !opts.once {
+		if err := checkWebFlags(opts.web); err != nil {
+			return options{}, err
+		}
+	}
+	return opts, nil
+}
+
+// checkWebFlags catches at start-up what exporter-toolkit would only report
+// once serving.
+func checkWebFlags(f *web.FlagConfig) error {
+	if !*f.WebSystemdSocket && len(*f.WebListenAddresses) == 0 {
+		return errors.New("--web.listen-address: no address given")
+	}
+	if path := *f.WebConfigFile; path != "" {
+		if err := web.Validate(path); err != nil {
+			return fmt.Errorf("--web.config.file: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/syscheckd/syscheckd/kmsg"
+	"github.com/syscheckd/syscheckd/probe"
+)
+
+// workerExe reaches the running binary even after an upgrade replaced the
+// file it was started from.
+const workerExe = "/proc/self/exe"
+
+// readerStartWait bounds how long the first probe waits for the kernel log
+// to be open: a record written before the reader seeks to the end is missed.
+const readerStartWait = 2 * time.Second
+
+// syscheck is what serve and runOnce share: the probe, the kernel log reader
+// and their metrics.
+type syscheck struct {
+	kernel   probe.Kernel
+	decision probe.Decision
+	prober   *probe.Prober
+	reader   *kmsg.Reader
+	watcher  *kmsg.Watcher
+	metrics  *probe.Metrics
+}
+
+func newSyscheck(cfg probe.Config, reg prometheus.Registerer, logger *slog.Logger) *syscheck {
+	kernel, err := probe.Uname()
+	if err != nil {
+		logger.Error("cannot identify the kernel", "err", err)
+	}
+	reg.MustRegister(probe.NewKernelInfo(kernel))
+
+	km := kmsg.NewMetrics(reg)
+	d := &syscheck{
+		kernel:  kernel,
+		reader:  kmsg.NewReader(kmsgparser.NewParser, km, logger.With("component", "kmsg"), kmsg.DefaultBackoff),
+		watcher: kmsg.NewWatcher(cfg.Pattern, km),
+		metrics: probe.NewMetrics(reg),
+	}
+	d.metrics.Init(cfg.Name)
+
+	var syms probe.Symbols
+	if cfg.Symbol != "" {
+		syms = probe.ReadSymbols(probe.KallsymsPath)
+		if syms.Err != nil {
+			logger.Warn("cannot check the kernel's symbols; probes will call the system call unchecked, in isolation", "err", syms.Err)
+		}
+	}
+	d.decision = probe.Decide(syms, cfg.Symbol, cfg.Syscall)
+	logger.Info("symbol check", "probe", cfg.Name, "syscall", cfg.Syscall, "call", d.decision.Call, "reason", d.decision.Reason)
+	d.prober = probe.NewProber(cfg, d.decision, probe.NewWorker(workerExe), d.watcher, logger)
+	return d
+}
+
+// startReader runs the kernel log reader until ctx is done and waits, for
+// at most readerStartWait, for it to be positioned at the log's end.
+func (d *syscheck) startReader(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() { d.reader.Run(ctx, d.watcher) })
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	deadline := time.After(readerStartWait)
+	for !d.reader.Up() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func serve(opts options, logger *slog.Logger) int {
+	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("syscheck"),
+	)
+	d := newSyscheck(opts.probe, reg, logger)
+
+	listeners, err := listen(opts.web)
+	if err != nil {
+		logger.Error("cannot listen", "err", err)
+		return exitFail
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { ignoreReload(ctx, logger) })
+
+	sd := newSystemd(logger)
+	d.startReader(ctx, &wg)
+	loop := probe.NewLoop(d.prober.Probe, opts.probe.Interval, func(r probe.Result) {
+		d.metrics.Observe(r)
+		logResult(logger, r)
+		sd.probed(r)
+	})
+	wg.Go(func() { loop.Run(ctx) })
+	health := &health{loop: loop, reader: d.reader, started: time.Now(), quiet: opts.probe.Interval + opts.probe.Timeout + 10*time.Second}
+	wg.Go(func() { sd.watchdog(ctx, health) })
+
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "syscheckd",
+		Description: fmt.Sprintf("Probes system call %d (%s) and its kernel log record.", opts.probe.Syscall, opts.probe.Name),
+		Version:     version.Info(),
+		RoutePrefix: "/",
+		Links: []web.LandingLinks{
+			{Address: "/metrics", Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	})
+	if err != nil {
+		logger.Error("cannot build the landing page", "err", err)
+		return exitFail
+	}
+	server := newServer(routes(reg, landing, health, sd))
+	served := make(chan error, 1)
+	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-served:
+		logger.Error("HTTP server stopped", "err", err)
+		code = exitFail
+	}
+	sd.notify("STOPPING=1")
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("HTTP shutdown", "err", err)
+	}
+	wg.Wait()
+	return code
+}
+
+// ignoreReload keeps SIGHUP (ExecReload) from killing the syscheck: with
+// flags as the only configuration there is nothing to read again.
+func ignoreReload(ctx context.Context, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Info("SIGHUP received; the configuration comes from flags only, so nothing was reloaded")
+		}
+	}
+}
+
+// listen opens the listeners before serving, so that READY=1 is only sent
+// once the port is really open.
+func listen(f *web.FlagConfig) ([]net.Listener, error) {
+	if *f.WebSystemdSocket {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("systemd socket activation: %w", err)
+		}
+		if len(ls) == 0 {
+			return nil, errors.New("--web.systemd-socket: systemd passed no sockets")
+		}
+		return ls, nil
+	}
+	var ls []net.Listener
+	for _, addr := range *f.WebListenAddresses {
+		if strings.HasPrefix(addr, "vsock://") {
+			closeAll(ls)
+			return nil, fmt.Errorf("%s: vsock listeners are not supported", addr)
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll(ls)
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// newServer bounds what one client can hold: a scrape is small and quick,
+// so slow or oversized requests are cut off instead of pinning goroutines.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+func routes(reg *prometheus.Registry, landing http.Handler, h *health, sd *systemd) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", landing)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		Registry:            reg,
+		EnableOpenMetrics:   true,
+		MaxRequestsInFlight: 16,
+		Timeout:             30 * time.Second,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		if err := h.check(time.Now()); err != nil {
+			http.Error(w, "Unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !sd.ready() {
+			http.Error(w, "Not ready: the first probe has not finished", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	return mux
+}
+
+// logResult logs every failed probe as a warning; successes only at debug,
+// since they repeat every interval.
+func logResult(logger *slog.Logger, r probe.Result) {
+	attrs := []any{"probe", r.Probe, "syscall", r.Syscall, "result", r.Class, "reason", r.Reason}
+	if r.Returned {
+		attrs = append(attrs, "duration_seconds", r.Duration.Seconds())
+	}
+	if r.Errno != 0 {
+		attrs = append(attrs, "errno", probe.ErrnoName(r.Errno))
+	}
+	if r.Signal != 0 {
+		attrs = append(attrs, "signal", probe.SignalName(r.Signal))
+	}
+	if r.Record != nil {
+		attrs = append(attrs, "kmsg_seq", r.Record.Seq, "kmsg_delay_seconds", r.KmsgDelay.Seconds())
+	}
+	if r.Class == probe.Success {
+		logger.Debug("probe", attrs...)
+		return
+	}
+	logger.Warn("probe failed", attrs...)
+}

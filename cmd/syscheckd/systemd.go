@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/syscheckd/syscheckd/kmsg"
+	"github.com/syscheckd/syscheckd/probe"
+)
+
+// systemd tells the service manager about start-up, each probe and
+// shutdown. Outside systemd every notification is a no-op.
+type systemd struct {
+	log *slog.Logger
+
+	mu        sync.Mutex
+	probedYet bool
+	lastClass probe.Class
+}
+
+func newSystemd(log *slog.Logger) *systemd { return &systemd{log: log} }
+
+func (s *systemd) notify(state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		s.log.Warn("cannot notify systemd", "state", state, "err", err)
+	}
+}
+
+// probed reports a probe's result: READY=1 after the first, STATUS= always.
+// It also logs changes of result at info level, so that a recovery shows up
+// in the log even though successes are only logged at debug.
+func (s *systemd) probed(r probe.Result) {
+	s.mu.Lock()
+	first, changed := !s.probedYet, s.lastClass != r.Class
+	s.probedYet, s.lastClass = true, r.Class
+	s.mu.Unlock()
+
+	if changed {
+		s.log.Info("probe result changed", "probe", r.Probe, "result", r.Class)
+	}
+	state := "STATUS=" + summary(r)
+	if first {
+		state = "READY=1\n" + state
+	}
+	s.notify(state)
+}
+
+// ready reports whether the first probe has finished.
+func (s *systemd) ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.probedYet
+}
+
+// summary is the one line systemctl status shows.
+func summary(r probe.Result) string {
+	switch {
+	case r.Class == probe.Success:
+		return fmt.Sprintf("%s: success: syscall %d took %s, kernel record read %s later (%s)",
+			r.Probe, r.Syscall, r.Duration, r.KmsgDelay, r.Start.Format(time.TimeOnly))
+	default:
+		return fmt.Sprintf("%s: %s: %s (%s)", r.Probe, r.Class, r.Reason, r.Start.Format(time.TimeOnly))
+	}
+}
+
+// watchdog pings systemd at half the watchdog interval while h reports
+// progress, and withholds the ping otherwise, so that systemd restarts a
+// daemon whose probe loop or kernel log reader is stuck.
+func (s *systemd) watchdog(ctx context.Context, h *health) {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		s.log.Warn("bad systemd watchdog settings", "err", err)
+		return
+	}
+	if interval == 0 {
+		return
+	}
+	ticker := time.NewTicker(interval / 2)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			if err := h.check(now); err != nil {
+				s.log.Error("withholding the systemd watchdog ping", "err", err)
+				continue
+			}
+			s.notify("WATCHDOG=1")
+		}
+	}
+}
+
+// readerStallLimit is far above the microseconds a record takes to handle.
+const readerStallLimit = 10 * time.Second
+
+// health decides whether the daemon is making progress.
+type health struct {
+	loop    *probe.Loop
+	reader  *kmsg.Reader
+	started time.Time
+	// quiet is the longest time without a finished probe that is normal:
+	// a probe interval plus a probe timeout, with slack.
+	quiet time.Duration
+}
+
+func (h *health) check(now time.Time) error {
+	last := h.loop.LastDone()
+	if last.IsZero() {
+		last = h.started
+	}
+	if since := now.Sub(last); since > h.quiet {
+		return fmt.Errorf("no probe has finished for %s", since.Round(time.Second))
+	}
+	if h.reader.Stalled(readerStallLimit) {
+		return errors.New("the kernel log reader is stuck")
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+// Package kmsg reads the kernel log from /dev/kmsg and matches the records a
+// probed system call is expected to printk.
+//
+// Each read of /dev/kmsg returns one record, "PRIO,SEQ,USEC,FLAGS;TEXT\n"
+// followed by optional " KEY=value" continuation lines. PRIO carries the
+// syslog facility in its upper bits: the kernel stamps every record written
+// from userspace (a write to /dev/kmsg) with LOG_USER, while printk records
+// carry LOG_KERN (0). That facility is the only thing a forger cannot choose,
+// so a record counts as proof that the kernel ran the code only when its
+// facility is 0.
+//
+// Opening /dev/kmsg needs CAP_SYSLOG when kernel.dmesg_restrict=1 (the
+// default on Debian). Without it, the Reader keeps retrying and reports
+// syscheck_kmsg_up 0 instead of failing the daemon.
+//
+// Sequence numbers are contiguous, so a gap between two records read is a
+// count of records the reader never saw. The kernel returns EPIPE when the
+// ring buffer overwrote records this reader had not read yet;
+// go-kmsg-parser v2.1.0 does not recognise the wrapped error and closes its
+// channel instead, so the Reader reopens, seeks to the end and counts the
+// gap as lost records.
+package kmsg

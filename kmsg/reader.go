@@ -1,0 +1,212 @@
+package kmsg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
+)
+
+// Opener opens the kernel log. kmsgparser.NewParser opens /dev/kmsg; tests
+// pass fakes of the Parser interface, since the library offers no other way
+// to feed it input.
+type Opener func() (kmsgparser.Parser, error)
+
+// Sink receives what a Reader reads, one call at a time from the Reader's
+// goroutine. It must not block: the kernel keeps writing while it waits.
+type Sink interface {
+	// Observe is called once for every record read.
+	Observe(Record)
+	// Lost is called with the number of records skipped before the next
+	// record read.
+	Lost(n uint64)
+}
+
+// Backoff bounds the wait before reopening the kernel log.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+// DefaultBackoff reopens quickly after an overrun and retries a missing
+// capability every half minute at most, so the log is not flooded.
+var DefaultBackoff = Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second}
+
+// Reader keeps /dev/kmsg open and read, counts records and losses, and
+// survives the parser stopping. Its zero value is not usable; use NewReader.
+type Reader struct {
+	open    Opener
+	metrics *Metrics
+	log     *slog.Logger
+	backoff Backoff
+	clock   func() int64
+
+	up atomic.Bool
+	// closing is set while the Reader closes a parser itself, so that the
+	// parser's complaint about its file being closed is not logged.
+	closing atomic.Bool
+	// observing is the Monotonic() time at which the current Sink call
+	// started, or 0 outside one: a Sink that never returns stalls the reader.
+	observing atomic.Int64
+
+	lastSeq uint64
+	seen    bool
+}
+
+// NewReader returns a Reader that opens the kernel log with open.
+func NewReader(open Opener, m *Metrics, log *slog.Logger, backoff Backoff) *Reader {
+	return &Reader{open: open, metrics: m, log: log, backoff: backoff, clock: Monotonic}
+}
+
+// Up reports whether the kernel log is open and being read.
+func (r *Reader) Up() bool { return r.up.Load() }
+
+// Stalled reports whether the reader has been stuck in its Sink for longer
+// than limit: the only way it can stop making progress without the Run
+// goroutine returning.
+func (r *Reader) Stalled(limit time.Duration) bool {
+	start := r.observing.Load()
+	return start != 0 && time.Duration(r.clock()-start) > limit
+}
+
+// Run reads the kernel log into sink until ctx is done. It opens the log,
+// seeks to its end, and reopens with capped exponential backoff whenever
+// the log cannot be opened or the parser stops. It returns only when ctx is
+// done, after the parser's goroutine has exited.
+func (r *Reader) Run(ctx context.Context, sink Sink) {
+	wait := r.backoff.Min
+	failing := false
+	for {
+		parser, err := r.openAtEnd()
+		if err != nil {
+			r.setUp(false)
+			if !failing {
+				r.log.Error("cannot read the kernel log; retrying", "err", err)
+				failing = true
+			} else {
+				r.log.Debug("kernel log still unreadable", "err", err, "retry_in", wait)
+			}
+		} else {
+			if failing {
+				r.log.Info("kernel log readable again")
+				failing = false
+			}
+			r.setUp(true)
+			healthy := r.consume(ctx, parser, sink)
+			r.setUp(false)
+			if ctx.Err() != nil {
+				return
+			}
+			r.metrics.Reopens.Inc()
+			r.log.Warn("kernel log reader stopped (ring buffer overrun or read error); reopening", "last_seq", r.lastSeq)
+			if healthy {
+				wait = r.backoff.Min
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, r.backoff.Max)
+	}
+}
+
+func (r *Reader) setUp(up bool) {
+	r.up.Store(up)
+	if up {
+		r.metrics.Up.Set(1)
+	} else {
+		r.metrics.Up.Set(0)
+	}
+}
+
+// openAtEnd opens the log positioned after the newest record, so records
+// from before the daemon started are neither matched nor counted.
+func (r *Reader) openAtEnd() (kmsgparser.Parser, error) {
+	p, err := r.open()
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("%w: reading /dev/kmsg needs CAP_SYSLOG while kernel.dmesg_restrict=1", err)
+		}
+		return nil, err
+	}
+	if err := p.SeekEnd(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("seek to end of kernel log: %w", err)
+	}
+	p.SetLogger(parserLogger{log: r.log, quiet: &r.closing})
+	return p, nil
+}
+
+// healthyFor is how long a parser must have been read before its end is
+// treated as a fresh failure rather than part of a failure streak.
+const healthyFor = 10 * time.Second
+
+// consume forwards records until the parser's channel closes or ctx is
+// done. It reports whether the parser ran long enough to count as healthy.
+func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bool {
+	started := time.Now()
+	msgs := p.Parse()
+	defer func() {
+		// Closing the file ends the parser's blocked read; draining lets a
+		// send already in progress finish, so its goroutine always exits.
+		r.closing.Store(true)
+		defer r.closing.Store(false)
+		p.Close()
+		for range msgs {
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case m, ok := <-msgs:
+			if !ok {
+				return time.Since(started) > healthyFor
+			}
+			r.forward(FromMessage(m, r.clock()), sink)
+		}
+	}
+}
+
+func (r *Reader) forward(rec Record, sink Sink) {
+	r.observing.Store(r.clock())
+	defer r.observing.Store(0)
+	if r.seen && rec.Seq > r.lastSeq+1 {
+		gap := rec.Seq - r.lastSeq - 1
+		r.metrics.Lost.Add(float64(gap))
+		sink.Lost(gap)
+	}
+	if !r.seen || rec.Seq > r.lastSeq {
+		r.lastSeq, r.seen = rec.Seq, true
+	}
+	r.metrics.Records.Inc()
+	sink.Observe(rec)
+}
+
+// parserLogger routes go-kmsg-parser's messages into slog. Its errors are
+// what precedes the channel closing, so they are kept at warning level.
+type parserLogger struct {
+	log   *slog.Logger
+	quiet *atomic.Bool
+}
+
+func (l parserLogger) Warningf(format string, args ...any) {
+	l.log.Warn("kmsg parser: " + fmt.Sprintf(format, args...))
+}
+
+func (l parserLogger) Infof(format string, args ...any) {
+	l.log.Debug("kmsg parser: " + fmt.Sprintf(format, args...))
+}
+
+func (l parserLogger) Errorf(format string, args ...any) {
+	if l.quiet.Load() {
+		return
+	}
+	l.log.Warn("kmsg parser: " + fmt.Sprintf(format, args...))
+}

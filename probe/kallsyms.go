@@ -1,0 +1,136 @@
+package probe
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// KallsymsPath is where the kernel lists its symbols.
+const KallsymsPath = "/proc/kallsyms"
+
+// Symbols is the set of system call names the running kernel defines, read
+// from kallsyms. Names are stored without prefix: "getpid" stands for
+// sys_getpid, __x64_sys_getpid and the like.
+type Symbols struct {
+	names map[string]struct{}
+	// Err says why the names could not be read; the set is then empty.
+	Err error
+}
+
+// ReadSymbols reads the system call names from kallsyms at path. A read
+// error is kept in Symbols.Err rather than returned: a kernel without
+// kallsyms is still probed, only without the safety check.
+func ReadSymbols(path string) Symbols {
+	f, err := os.Open(path)
+	if err != nil {
+		return Symbols{Err: err}
+	}
+	defer f.Close()
+	s, err := ParseSymbols(f)
+	if err != nil {
+		return Symbols{Err: fmt.Errorf("read %s: %w", path, err)}
+	}
+	if len(s.names) == 0 {
+		s.Err = fmt.Errorf("%s lists no system calls (CONFIG_KALLSYMS=n?)", path)
+	}
+	return s
+}
+
+// ParseSymbols reads kallsyms lines ("ADDRESS TYPE NAME [MODULE]") and keeps
+// the names of system call entry points. Only those are kept: kallsyms has
+// over 100,000 lines and a probe needs a handful.
+func ParseSymbols(r io.Reader) (Symbols, error) {
+	names := make(map[string]struct{})
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		if name, ok := syscallName(fields[2]); ok {
+			names[name] = struct{}{}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Symbols{}, err
+	}
+	return Symbols{names: names}, nil
+}
+
+// syscallName strips the entry-point prefix from a kallsyms name: sys_NAME
+// (kernels before 4.17 and the original recipe), and the forms the
+// SYSCALL_DEFINE macros generate, __x64_sys_NAME, __ia32_sys_NAME,
+// __do_sys_NAME, __se_sys_NAME.
+func syscallName(symbol string) (string, bool) {
+	if rest, ok := strings.CutPrefix(symbol, "sys_"); ok {
+		return rest, rest != ""
+	}
+	rest, ok := strings.CutPrefix(symbol, "__")
+	if !ok {
+		return "", false
+	}
+	prefix, name, ok := strings.Cut(rest, "_sys_")
+	if !ok || name == "" || !isArchPrefix(prefix) {
+		return "", false
+	}
+	return name, true
+}
+
+func isArchPrefix(s string) bool {
+	switch s {
+	case "x64", "ia32", "x32", "do", "se", "arm64", "riscv", "s390x", "s390":
+		return true
+	}
+	return false
+}
+
+// Has reports whether the kernel defines the system call name.
+func (s Symbols) Has(name string) bool {
+	_, ok := s.names[name]
+	return ok
+}
+
+// Readable reports whether the kernel's system calls could be listed.
+func (s Symbols) Readable() bool { return s.Err == nil && len(s.names) > 0 }
+
+// upstreamX86_64 names the upstream system calls at numbers that custom
+// system calls have been given by tutorials: the recipe took "the last
+// number + 1", which upstream later handed out. Source: the kernel's
+// arch/x86/entry/syscalls/syscall_64.tbl. Keep it small: it only needs the
+// numbers people actually pick.
+var upstreamX86_64 = map[int]string{
+	333: "io_pgetevents", // Linux 4.18
+	334: "rseq",          // Linux 4.18, the last number when the recipe was written
+	335: "uretprobe",     // Linux 6.11; calling it outside a uprobe trampoline raises SIGILL
+	336: "uprobe",        // after 6.12 (present on 6.18); outside a uprobe it returns ENXIO
+}
+
+// Decision is the symbol check's verdict: call the number, or report Class
+// without calling.
+type Decision struct {
+	Call   bool
+	Class  Class
+	Reason string
+}
+
+// Decide checks whether calling nr as the system call named symbol is safe
+// and meaningful on the kernel whose symbols are syms. An empty symbol turns
+// the check off.
+func Decide(syms Symbols, symbol string, nr int) Decision {
+	if symbol == "" {
+		return Decision{Call: true, Reason: "symbol check turned off"}
+	}
+	if !syms.Readable() {
+		return Decision{Call: true, Reason: fmt.Sprintf("cannot check kallsyms (%v); calling in isolation anyway", syms.Err)}
+	}
+	if upstream, ok := upstreamX86_64[nr]; ok && upstream != symbol && syms.Has(upstream) {
+		return Decision{Class: Conflict, Reason: fmt.Sprintf("syscall %d is %s on this kernel, not %s; not calling it", nr, upstream, symbol)}
+	}
+	if !syms.Has(symbol) {
+		return Decision{Class: Absent, Reason: fmt.Sprintf("kallsyms has no sys_%s: this kernel does not have the system call", symbol)}
+	}
+	return Decision{Call: true, Reason: fmt.Sprintf("kallsyms lists sys_%s", symbol)}
+}

@@ -1,0 +1,108 @@
+package probe
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the per-probe series; the label probe is the probe's name.
+type Metrics struct {
+	success     *prometheus.GaugeVec
+	available   *prometheus.GaugeVec
+	probes      *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	kmsgDelay   *prometheus.HistogramVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+// SyscallBuckets span 100 ns (a bare system call) to 1 s (a probe that
+// nearly timed out), densest where a printk to a console lands.
+var SyscallBuckets = []float64{1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 1e-1, 1}
+
+// KmsgDelayBuckets span a reader that is already waiting (10 µs) to the
+// default probe timeout (5 s).
+var KmsgDelayBuckets = []float64{1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+// NewMetrics creates the probe metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	probe := []string{"probe"}
+	return &Metrics{
+		success: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syscheck_probe_success",
+			Help: "1 if the last probe's result was success, 0 otherwise.",
+		}, probe),
+		available: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syscheck_syscall_available",
+			Help: "0 if the last probe found the system call absent or its number taken by an upstream system call, 1 otherwise.",
+		}, probe),
+		probes: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "syscheck_probes_total",
+			Help: "Probes run, by result.",
+		}, []string{"probe", "result"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "syscheck_syscall_duration_seconds",
+			Help:                            "Latency of the probed system call, measured inside the worker around the call.",
+			Buckets:                         SyscallBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  100,
+		}, probe),
+		kmsgDelay: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                           "syscheck_kmsg_delay_seconds",
+			Help:                           "Time from the system call's return to reading its kernel log record.",
+			Buckets:                        KmsgDelayBuckets,
+			NativeHistogramBucketFactor:    1.1,
+			NativeHistogramMaxBucketNumber: 100,
+		}, probe),
+		lastSuccess: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syscheck_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful probe.",
+		}, probe),
+	}
+}
+
+// Init creates the counters of every result for probe at 0, so that rate()
+// and increase() see the first failure. The gauges appear with the first
+// result: until then there is nothing true to report.
+func (m *Metrics) Init(probe string) {
+	for _, c := range Classes {
+		m.probes.WithLabelValues(probe, string(c))
+	}
+	m.duration.WithLabelValues(probe)
+	m.kmsgDelay.WithLabelValues(probe)
+}
+
+// Observe records one probe's result.
+func (m *Metrics) Observe(r Result) {
+	m.probes.WithLabelValues(r.Probe, string(r.Class)).Inc()
+	m.success.WithLabelValues(r.Probe).Set(boolFloat(r.Class == Success))
+	m.available.WithLabelValues(r.Probe).Set(boolFloat(r.Class.Available()))
+	if r.Returned {
+		m.duration.WithLabelValues(r.Probe).Observe(r.Duration.Seconds())
+	}
+	if r.Record != nil {
+		m.kmsgDelay.WithLabelValues(r.Probe).Observe(r.KmsgDelay.Seconds())
+	}
+	if r.Class == Success {
+		m.lastSuccess.WithLabelValues(r.Probe).Set(float64(r.Start.UnixNano()) / 1e9)
+	}
+}
+
+// NewKernelInfo returns the syscheck_kernel_info gauge for k, always 1, so
+// that alerts can name the kernel a host booted.
+func NewKernelInfo(k Kernel) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "syscheck_kernel_info",
+		Help:        "The running kernel, from uname(2); always 1.",
+		ConstLabels: prometheus.Labels{"release": k.Release, "version": k.Version, "machine": k.Machine},
+	})
+	g.Set(1)
+	return g
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,120 @@
+package probe
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscheckd/syscheckd/kmsg"
+)
+
+// WorkerMain is the whole life of a probe worker: args are os.Args, the
+// Outcome goes to out. It returns the process's exit status. When the call
+// kills the process, nothing is printed and the parent sees the signal.
+func WorkerMain(args []string, out io.Writer) int {
+	if len(args) != 3 {
+		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "NUMBER")
+		return 2
+	}
+	nr, err := strconv.Atoi(args[2])
+	if err != nil || nr < 0 || nr > MaxSyscall {
+		fmt.Fprintf(out, "bad system call number %q\n", args[2])
+		return 2
+	}
+	if err := prepareToCrash(); err != nil {
+		fmt.Fprintln(out, err)
+		return 1
+	}
+	fmt.Fprint(out, formatOutcome(call(nr)))
+	return 0
+}
+
+// call makes system call nr with no arguments and times it. RawSyscall
+// skips the scheduler hooks of unix.Syscall, which would otherwise be
+// timed too; nothing else runs in the worker, so blocking is harmless.
+func call(nr int) Outcome {
+	runtime.LockOSThread()
+	start := kmsg.Monotonic()
+	r1, _, errno := unix.RawSyscall(uintptr(nr), 0, 0, 0)
+	end := kmsg.Monotonic()
+	return Outcome{Return: int64(r1), Errno: errno, Duration: time.Duration(end - start), ReturnedAt: end}
+}
+
+// fatalSignals are those a misbehaving system call raises in its caller:
+// SIGILL (uretprobe outside a trampoline), SIGSEGV (rt_sigreturn without a
+// frame), and their kin.
+var fatalSignals = []syscall.Signal{unix.SIGILL, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGSYS, unix.SIGTRAP}
+
+// kernelSigaction is struct sigaction as the rt_sigaction system call
+// takes it on x86_64 and arm64.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// prepareToCrash makes the worker die by the signal itself instead of the Go
+// runtime catching it and exiting with status 2, so the parent can name the
+// signal; and it turns off core dumps, which a crash every probe interval
+// would otherwise leave behind. rt_sigaction is called directly because
+// os/signal cannot restore the default action of synchronous signals.
+func prepareToCrash() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
+	}
+	dfl := kernelSigaction{} // handler 0 is SIG_DFL
+	for _, sig := range fatalSignals {
+		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+		if errno != 0 {
+			return fmt.Errorf("rt_sigaction(%v): %w", sig, errno)
+		}
+	}
+	return nil
+}
+
+// workerProcAttr has the kernel kill a worker whose daemon died, so no
+// worker outlives the daemon that would have reaped it.
+func workerProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// ErrnoName returns the symbolic name of errno, such as "ENOSYS".
+func ErrnoName(errno syscall.Errno) string {
+	if name := unix.ErrnoName(errno); name != "" {
+		return name
+	}
+	return "errno " + strconv.Itoa(int(errno))
+}
+
+// SignalName returns the symbolic name of sig, such as "SIGILL".
+func SignalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return "signal " + strconv.Itoa(int(sig))
+}
+
+// Kernel identifies the running kernel, as uname(2) reports it.
+type Kernel struct {
+	Release, Version, Machine string
+}
+
+// Uname reads the running kernel's identity.
+func Uname() (Kernel, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return Kernel{}, fmt.Errorf("uname: %w", err)
+	}
+	return Kernel{
+		Release: unix.ByteSliceToString(u.Release[:]),
+		Version: unix.ByteSliceToString(u.Version[:]),
+		Machine: unix.ByteSliceToString(u.Machine[:]),
+	}, nil
+}
