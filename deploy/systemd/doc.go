@@ -1,0 +1,21 @@
+// Package systemd holds syscheckd's systemd units and the tests that keep them
+// honest; it has no Go API.
+//
+// syscheckd.service runs the daemon as Type=notify under a transient user with
+// CAP_SYSLOG as its only capability, in a sandbox that `systemd-analyze
+// security` rates at an exposure of 2.0 or lower. Some hardening options would
+// break the daemon without an error at start-up, and the tests fail if one
+// comes back:
+//
+//   - SystemCallFilter= as an allow list denies syscall numbers that
+//     libseccomp cannot name, the custom getProcessInfo syscall among them.
+//   - ProtectKernelLogs=yes hides /dev/kmsg and drops CAP_SYSLOG.
+//   - PrivateDevices=yes builds a /dev without /dev/kmsg.
+//   - ProtectKernelTunables=yes and ProcSubset=pid hide /proc/kallsyms.
+//   - PrivateUsers=yes confines CAP_SYSLOG to a user namespace, where the
+//     kernel does not honour it for /dev/kmsg.
+//
+// syscheckd.socket optionally lets systemd own :9335 (--web.systemd-socket),
+// and the file default becomes /etc/default/syscheckd, whose ARGS variable
+// carries the daemon's flags.
+package systemd

@@ -1,0 +1,170 @@
+package probe
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/syscheckd/syscheckd/kmsg"
+)
+
+func TestMetricsBeforeTheFirstProbe(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewMetrics(reg).Init("getProcessInfo")
+	want := `
+# HELP syscheck_probes_total Probes run, by result.
+# TYPE syscheck_probes_total counter
+syscheck_probes_total{probe="getProcessInfo",result="absent"} 0
+syscheck_probes_total{probe="getProcessInfo",result="conflict"} 0
+syscheck_probes_total{probe="getProcessInfo",result="crashed"} 0
+syscheck_probes_total{probe="getProcessInfo",result="errno"} 0
+syscheck_probes_total{probe="getProcessInfo",result="kmsg_missing"} 0
+syscheck_probes_total{probe="getProcessInfo",result="success"} 0
+syscheck_probes_total{probe="getProcessInfo",result="timeout"} 0
+syscheck_probes_total{probe="getProcessInfo",result="unexpected_return"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "syscheck_probes_total", "syscheck_probe_success", "syscheck_syscall_available", "syscheck_last_success_timestamp_seconds"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMetricsAfterProbes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Init("getProcessInfo")
+	rec := kmsg.Record{Seq: 1, Text: "getProcessInfo - hey there"}
+	m.Observe(Result{Probe: "getProcessInfo", Class: Success, Start: time.Unix(1700000000, 500e6), Returned: true, Duration: 3 * time.Microsecond, Record: &rec, KmsgDelay: 200 * time.Microsecond})
+	m.Observe(Result{Probe: "getProcessInfo", Class: Crashed, Start: time.Unix(1700000030, 0), Called: true})
+	m.Observe(Result{Probe: "getProcessInfo", Class: Conflict, Start: time.Unix(1700000060, 0)})
+
+	want := `
+# HELP syscheck_kmsg_delay_seconds Time from the system call's return to reading its kernel log record.
+# TYPE syscheck_kmsg_delay_seconds histogram
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="1e-05"} 0
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="2.5e-05"} 0
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="5e-05"} 0
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0001"} 0
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.00025"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0005"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.001"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0025"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.005"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.01"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.025"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.05"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.1"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.25"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.5"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="1"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="2.5"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="5"} 1
+syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="+Inf"} 1
+syscheck_kmsg_delay_seconds_sum{probe="getProcessInfo"} 0.0002
+syscheck_kmsg_delay_seconds_count{probe="getProcessInfo"} 1
+# HELP syscheck_last_success_timestamp_seconds Unix time of the last successful probe.
+# TYPE syscheck_last_success_timestamp_seconds gauge
+syscheck_last_success_timestamp_seconds{probe="getProcessInfo"} 1.7000000005e+09
+# HELP syscheck_probe_success 1 if the last probe's result was success, 0 otherwise.
+# TYPE syscheck_probe_success gauge
+syscheck_probe_success{probe="getProcessInfo"} 0
+# HELP syscheck_probes_total Probes run, by result.
+# TYPE syscheck_probes_total counter
+syscheck_probes_total{probe="getProcessInfo",result="absent"} 0
+syscheck_probes_total{probe="getProcessInfo",result="conflict"} 1
+syscheck_probes_total{probe="getProcessInfo",result="crashed"} 1
+syscheck_probes_total{probe="getProcessInfo",result="errno"} 0
+syscheck_probes_total{probe="getProcessInfo",result="kmsg_missing"} 0
+syscheck_probes_total{probe="getProcessInfo",result="success"} 1
+syscheck_probes_total{probe="getProcessInfo",result="timeout"} 0
+syscheck_probes_total{probe="getProcessInfo",result="unexpected_return"} 0
+# HELP syscheck_syscall_available 0 if the last probe found the system call absent or its number taken by an upstream system call, 1 otherwise.
+# TYPE syscheck_syscall_available gauge
+syscheck_syscall_available{probe="getProcessInfo"} 0
+# HELP syscheck_syscall_duration_seconds Latency of the probed system call, measured inside the worker around the call.
+# TYPE syscheck_syscall_duration_seconds histogram
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-07"} 0
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-07"} 0
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-07"} 0
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-06"} 0
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-06"} 0
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-06"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-05"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-05"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-05"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.0001"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.00025"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.0005"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.001"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.01"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.1"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1"} 1
+syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="+Inf"} 1
+syscheck_syscall_duration_seconds_sum{probe="getProcessInfo"} 3e-06
+syscheck_syscall_duration_seconds_count{probe="getProcessInfo"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMetricsAvailableWhenTheCallExistsButFails(t *testing.T) {
+	for _, c := range Classes {
+		reg := prometheus.NewRegistry()
+		m := NewMetrics(reg)
+		m.Observe(Result{Probe: "p", Class: c, Start: time.Unix(1, 0)})
+		want := "1"
+		if c == Absent || c == Conflict {
+			want = "0"
+		}
+		got := `
+# HELP syscheck_syscall_available 0 if the last probe found the system call absent or its number taken by an upstream system call, 1 otherwise.
+# TYPE syscheck_syscall_available gauge
+syscheck_syscall_available{probe="p"} ` + want + "\n"
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(got), "syscheck_syscall_available"); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+}
+
+func TestKernelInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewKernelInfo(Kernel{Release: "6.1.0-35-amd64", Version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.137-1", Machine: "x86_64"}))
+	want := `
+# HELP syscheck_kernel_info The running kernel, from uname(2); always 1.
+# TYPE syscheck_kernel_info gauge
+syscheck_kernel_info{machine="x86_64",release="6.1.0-35-amd64",version="#1 SMP PREEMPT_DYNAMIC Debian 6.1.137-1"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Init("getProcessInfo")
+	m.Observe(Result{Probe: "getProcessInfo", Class: Success, Start: time.Unix(1, 0), Returned: true, Record: &kmsg.Record{}})
+	reg.MustRegister(NewKernelInfo(Kernel{Release: "r", Version: "v", Machine: "m"}))
+	kmsg.NewMetrics(reg)
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func mustGather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
