@@ -20,9 +20,9 @@ func newFakeParser() *fakeParser {
 	return &fakeParser{msgs: make(chan kmsgparser.Message), closed: make(chan struct{})}
 }
 
-func (p *fakeParser) SeekEnd() error                 { p.seekEnds++; return nil }
+func (p *fakeParser) SeekEnd() error                   { p.seekEnds++; return nil }
 func (p *fakeParser) Parse() <-chan kmsgparser.Message { return p.msgs }
-func (p *fakeParser) SetLogger(kmsgparser.Logger)     {}
+func (p *fakeParser) SetLogger(kmsgparser.Logger)      {}
 
 // Close ends the stream like the real parser: its goroutine sees the
 // closed file and closes the channel.

@@ -16,8 +16,12 @@ var seedPattern = regexp.MustCompile(`^getProcessInfo - hey there$`)
 
 const seedLine = "getProcessInfo - hey there"
 
-func kernelRecord(seq uint64, text string) Record { return Record{Seq: seq, Facility: 0, Level: 6, Text: text} }
-func userRecord(seq uint64, text string) Record   { return Record{Seq: seq, Facility: 1, Level: 6, Text: text} }
+func kernelRecord(seq uint64, text string) Record {
+	return Record{Seq: seq, Facility: 0, Level: 6, Text: text}
+}
+func userRecord(seq uint64, text string) Record {
+	return Record{Seq: seq, Facility: 1, Level: 6, Text: text}
+}
 
 // step is one thing that happens to a Watcher.
 type step struct {

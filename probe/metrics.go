@@ -41,11 +41,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Probes run, by result.",
 		}, []string{"probe", "result"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            "syscheck_syscall_duration_seconds",
-			Help:                            "Latency of the probed system call, measured inside the worker around the call.",
-			Buckets:                         SyscallBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  100,
+			Name:                           "syscheck_syscall_duration_seconds",
+			Help:                           "Latency of the probed system call, measured inside the worker around the call.",
+			Buckets:                        SyscallBuckets,
+			NativeHistogramBucketFactor:    1.1,
+			NativeHistogramMaxBucketNumber: 100,
 		}, probe),
 		kmsgDelay: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                           "syscheck_kmsg_delay_seconds",

@@ -38,11 +38,11 @@ func main() {
 
 // options is everything the command line sets.
 type options struct {
-	probe   probe.Config
-	web     *web.FlagConfig
-	log     *promslog.Config
-	once    bool
-	output  string
+	probe  probe.Config
+	web    *web.FlagConfig
+	log    *promslog.Config
+	once   bool
+	output string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
