@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
@@ -73,12 +75,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 	cfg := &opts.probe
 	app.Flag("probe.name", "Value of the probe label.").Default("getProcessInfo").StringVar(&cfg.Name)
-	app.Flag("probe.syscall", "System call number to probe (0..1023), called without arguments.").Default("335").IntVar(&cfg.Syscall)
+	typedFlag(app, "probe.syscall", "System call number to probe (0..1023), called without arguments.", "335", &cfg.Syscall, strconv.Atoi)
 	app.Flag("probe.symbol", `System call name to look for in /proc/kallsyms before calling (as sys_NAME or __x64_sys_NAME). "" turns the check off.`).Default("getProcessInfo").StringVar(&cfg.Symbol)
-	app.Flag("probe.expect-return", "Return value of a working call.").Default("0").Int64Var(&cfg.ExpectReturn)
+	typedFlag(app, "probe.expect-return", "Return value of a working call.", "0", &cfg.ExpectReturn, parseInt64)
 	pattern := app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").String()
-	app.Flag("probe.interval", "Time between probes.").Default("30s").DurationVar(&cfg.Interval)
-	app.Flag("probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.").Default("5s").DurationVar(&cfg.Timeout)
+	typedFlag(app, "probe.interval", "Time between probes.", "30s", &cfg.Interval, time.ParseDuration)
+	typedFlag(app, "probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.", "5s", &cfg.Timeout, time.ParseDuration)
 	app.Flag("probe.once", "Run one probe, print a report and exit: 0 on success, 1 on failure.").BoolVar(&opts.once)
 	app.Flag("output", "Report format for --probe.once.").Default("text").EnumVar(&opts.output, "text", "json")
 
@@ -100,6 +102,32 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	return opts, nil
 }
+
+// typedFlag adds a flag whose parse errors name the flag: kingpin's own
+// typed flags report only "time: invalid duration", which leaves the
+// operator guessing which of several flags is wrong.
+func typedFlag[T any](app *kingpin.Application, name, help, def string, p *T, parse func(string) (T, error)) {
+	app.Flag(name, help).Default(def).SetValue(&typedValue[T]{name: name, p: p, parse: parse})
+}
+
+type typedValue[T any] struct {
+	name  string
+	p     *T
+	parse func(string) (T, error)
+}
+
+func (v *typedValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", v.name, err)
+	}
+	*v.p = x
+	return nil
+}
+
+func (v *typedValue[T]) String() string { return fmt.Sprint(*v.p) }
+
+func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 
 // checkWebFlags catches at start-up what exporter-toolkit would only report
 // once serving.

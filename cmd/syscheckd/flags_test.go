@@ -1,0 +1,72 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "unknown long flag '--bogus'"},
+		{[]string{"--probe.interval=soon"}, `--probe.interval: time: invalid duration "soon"`},
+		{[]string{"--probe.syscall=abc"}, `--probe.syscall: strconv.Atoi: parsing "abc": invalid syntax`},
+		{[]string{"--probe.expect-return=x"}, `--probe.expect-return: strconv.ParseInt: parsing "x": invalid syntax`},
+		{[]string{"--probe.timeout=30s"}, "probe: timeout 30s is not shorter than the interval 30s"},
+		{[]string{"--probe.interval=10s", "--probe.timeout=20s"}, "probe: timeout 20s is not shorter than the interval 10s"},
+		{[]string{"--probe.syscall=1024"}, "probe: syscall number 1024 is outside 0..1023"},
+		{[]string{"--probe.syscall=-1"}, "probe: syscall number -1 is outside 0..1023"},
+		{[]string{"--probe.kmsg-pattern=("}, "--probe.kmsg-pattern: error parsing regexp: missing closing ): `(`"},
+		{[]string{"--probe.name="}, "probe: probe name is empty"},
+		{[]string{"--output=xml"}, "enum value must be one of text,json, got 'xml'"},
+		{[]string{"--log.level=loud"}, `unrecognized log level loud`},
+		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file: open /nonexistent/web.yml: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := parseFlags(tt.args, io.Discard)
+			if err == nil {
+				t.Fatalf("parseFlags(%q) accepted", tt.args)
+			}
+			if !containsLine(err.Error(), tt.want) {
+				t.Errorf("parseFlags(%q) = %q, want it to contain %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func containsLine(got, want string) bool {
+	return strings.Contains(got, want)
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	opts, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := opts.probe
+	if c.Name != "getProcessInfo" || c.Syscall != 335 || c.Symbol != "getProcessInfo" || c.ExpectReturn != 0 ||
+		c.Pattern.String() != "^getProcessInfo - hey there$" || c.Interval != 30*time.Second || c.Timeout != 5*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	if got := *opts.web.WebListenAddresses; len(got) != 1 || got[0] != ":9335" {
+		t.Errorf("listen addresses %q, want [:9335]", got)
+	}
+	if opts.once || opts.output != "text" {
+		t.Errorf("once=%v output=%q", opts.once, opts.output)
+	}
+}
+
+func TestParseFlagsSymbolCheckCanBeTurnedOff(t *testing.T) {
+	opts, err := parseFlags([]string{"--probe.symbol=", "--probe.syscall=24", "--probe.once", "--output=json"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.probe.Symbol != "" || opts.probe.Syscall != 24 || !opts.once || opts.output != "json" {
+		t.Errorf("got %+v", opts)
+	}
+}
