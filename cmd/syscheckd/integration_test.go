@@ -64,9 +64,9 @@ func requireRoot(t *testing.T) {
 
 // process is a running syscheckd.
 type process struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *lockedBuffer
+	cmd     *exec.Cmd
+	addr    string
+	stderr  *lockedBuffer
 	exited  chan struct{}
 	stopped bool
 }

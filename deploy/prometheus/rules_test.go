@@ -1,0 +1,138 @@
+package prometheus
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	rulesFile = "syscheckd.rules.yml"
+	testFile  = "syscheckd.rules.test.yml"
+)
+
+// promtool returns the path of promtool, from $PROMTOOL or $PATH. A missing
+// promtool fails the test: skipping would let broken alerts pass CI.
+func promtool(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PROMTOOL"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not found in PATH (%v): apt-get install prometheus "+
+			"(Debian bookworm ships promtool 2.42), or set PROMTOOL to its path", err)
+	}
+	return p
+}
+
+func run(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(promtool(t), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestCheckRules(t *testing.T) {
+	out, err := run(t, ".", "check", "rules", rulesFile)
+	if err != nil {
+		t.Fatalf("promtool check rules %s: %v\n%s", rulesFile, err, out)
+	}
+	t.Log(out)
+}
+
+func TestRuleUnitTests(t *testing.T) {
+	out, err := run(t, ".", "test", "rules", testFile)
+	if err != nil {
+		t.Fatalf("promtool test rules %s: %v\n%s", testFile, err, out)
+	}
+	t.Log(out)
+}
+
+// TestUnitTestsCatchBrokenRules breaks the rules in ways an editor might
+// and requires the promtool unit tests to notice: it proves they test
+// behaviour, not just syntax.
+func TestUnitTestsCatchBrokenRules(t *testing.T) {
+	rules, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(testFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutations := []struct {
+		name, old, new string
+	}{
+		{
+			name: "a single failed probe pages",
+			old:  "      for: 5m\n        labels:\n          severity: warning\n        annotations:\n          summary: \"getProcessInfo probes failing",
+			new:  "      for: 0m\n        labels:\n          severity: warning\n        annotations:\n          summary: \"getProcessInfo probes failing",
+		},
+		{
+			name: "failing result missing from the alert",
+			old:  "sum by (job, instance, probe, result) (increase(syscheck_probes_total",
+			new:  "sum by (job, instance, probe) (increase(syscheck_probes_total",
+		},
+		{
+			name: "kmsg outage also reported as probe failure",
+			old:  "unless on (job, instance) (syscheck_kmsg_up == 0)",
+			new:  "unless on (job, instance) (syscheck_kmsg_up == 2)",
+		},
+		{
+			name: "missing syscall without kernel release",
+			old:  "group_left (release) syscheck_kernel_info\n          or on (instance, job)\n          (syscheck_syscall_available == 0)",
+			new:  "group_left syscheck_kernel_info\n          or on (instance, job)\n          (syscheck_syscall_available == 0)",
+		},
+		{
+			name: "down host alerts on one missed scrape",
+			old:  "expr: up{job=\"syscheckd\"} == 0\n        for: 5m",
+			new:  "expr: up{job=\"syscheckd\"} == 0\n        for: 0m",
+		},
+		{
+			name: "latency threshold",
+			old:  "> 0.001",
+			new:  "> 0.01",
+		},
+		{
+			name: "one kmsg overrun alerts",
+			old:  "for: 30m",
+			new:  "for: 5m",
+		},
+		{
+			name: "no info series drops the alert",
+			old:  "or on (instance, job)\n          (syscheck_syscall_available == 0)",
+			new:  "or on (instance, job)\n          (syscheck_syscall_available == 3)",
+		},
+	}
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(string(rules), m.old) {
+				t.Fatalf("%s no longer contains %q: update this mutation", rulesFile, m.old)
+			}
+			dir := t.TempDir()
+			broken := strings.ReplaceAll(string(rules), m.old, m.new)
+			if err := os.WriteFile(filepath.Join(dir, rulesFile), []byte(broken), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, testFile), tests, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The broken rules must still load, or this tests the parser.
+			if out, err := run(t, dir, "check", "rules", rulesFile); err != nil {
+				t.Fatalf("mutated rules do not load: %v\n%s", err, out)
+			}
+			out, err := run(t, dir, "test", "rules", testFile)
+			if err == nil {
+				t.Fatalf("promtool test rules passed with broken rules (%s -> %s):\n%s", m.old, m.new, out)
+			}
+			if !strings.Contains(out, "FAILED") {
+				t.Fatalf("promtool failed without a test failure: %v\n%s", err, out)
+			}
+		})
+	}
+}
