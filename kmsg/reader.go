@@ -136,7 +136,7 @@ func (r *Reader) openAtEnd() (kmsgparser.Parser, error) {
 		return nil, err
 	}
 	if err := p.SeekEnd(); err != nil {
-		p.Close()
+		_ = p.Close() // the seek error is the one worth reporting
 		return nil, fmt.Errorf("seek to end of kernel log: %w", err)
 	}
 	p.SetLogger(parserLogger{log: r.log, quiet: &r.closing})
@@ -157,7 +157,7 @@ func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bo
 		// send already in progress finish, so its goroutine always exits.
 		r.closing.Store(true)
 		defer r.closing.Store(false)
-		p.Close()
+		_ = p.Close() // read-only: nothing is lost if closing fails
 		for range msgs {
 		}
 	}()

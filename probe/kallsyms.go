@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,7 @@ func ReadSymbols(path string) Symbols {
 	if err != nil {
 		return Symbols{Err: err}
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only: closing cannot lose data
 	s, err := ParseSymbols(f)
 	if err != nil {
 		return Symbols{Err: fmt.Errorf("read %s: %w", path, err)}
@@ -46,11 +47,12 @@ func ParseSymbols(r io.Reader) (Symbols, error) {
 	names := make(map[string]struct{})
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 {
+		symbol := symbolField(sc.Bytes())
+		// Most symbols are not system calls: skip them before allocating.
+		if !bytes.Contains(symbol, []byte("sys_")) {
 			continue
 		}
-		if name, ok := syscallName(fields[2]); ok {
+		if name, ok := syscallName(string(symbol)); ok {
 			names[name] = struct{}{}
 		}
 	}
@@ -58,6 +60,21 @@ func ParseSymbols(r io.Reader) (Symbols, error) {
 		return Symbols{}, err
 	}
 	return Symbols{names: names}, nil
+}
+
+// symbolField returns the third field of a kallsyms line, or nil.
+func symbolField(line []byte) []byte {
+	for range 2 {
+		i := bytes.IndexAny(line, " \t")
+		if i < 0 {
+			return nil
+		}
+		line = bytes.TrimLeft(line[i:], " \t")
+	}
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		line = line[:i]
+	}
+	return line
 }
 
 // syscallName strips the entry-point prefix from a kallsyms name: sys_NAME

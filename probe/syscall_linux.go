@@ -3,7 +3,6 @@ package probe
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,7 +30,9 @@ func WorkerMain(args []string, out io.Writer) int {
 		fmt.Fprintln(out, err)
 		return 1
 	}
-	fmt.Fprint(out, formatOutcome(call(nr)))
+	if _, err := fmt.Fprint(out, formatOutcome(call(nr))); err != nil {
+		return 1 // the parent reports a worker that exited without an outcome
+	}
 	return 0
 }
 
@@ -39,7 +40,6 @@ func WorkerMain(args []string, out io.Writer) int {
 // skips the scheduler hooks of unix.Syscall, which would otherwise be
 // timed too; nothing else runs in the worker, so blocking is harmless.
 func call(nr int) Outcome {
-	runtime.LockOSThread()
 	start := kmsg.Monotonic()
 	r1, _, errno := unix.RawSyscall(uintptr(nr), 0, 0, 0)
 	end := kmsg.Monotonic()

@@ -210,7 +210,7 @@ func listen(f *web.FlagConfig) ([]net.Listener, error) {
 
 func closeAll(ls []net.Listener) {
 	for _, l := range ls {
-		l.Close()
+		_ = l.Close() // unwinding after a failed listen: that error is reported
 	}
 }
 

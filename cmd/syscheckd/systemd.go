@@ -60,13 +60,11 @@ func (s *systemd) ready() bool {
 
 // summary is the one line systemctl status shows.
 func summary(r probe.Result) string {
-	switch {
-	case r.Class == probe.Success:
+	if r.Class == probe.Success {
 		return fmt.Sprintf("%s: success: syscall %d took %s, kernel record read %s later (%s)",
 			r.Probe, r.Syscall, r.Duration, r.KmsgDelay, r.Start.Format(time.TimeOnly))
-	default:
-		return fmt.Sprintf("%s: %s: %s (%s)", r.Probe, r.Class, r.Reason, r.Start.Format(time.TimeOnly))
 	}
+	return fmt.Sprintf("%s: %s: %s (%s)", r.Probe, r.Class, r.Reason, r.Start.Format(time.TimeOnly))
 }
 
 // watchdog pings systemd at half the watchdog interval while h reports
