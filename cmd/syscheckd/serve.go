@@ -116,9 +116,10 @@ func serve(opts options, logger *slog.Logger) int {
 
 	sd := newSystemd(logger)
 	d.startReader(ctx, &wg)
+	results := &resultLog{logger: logger}
 	loop := probe.NewLoop(d.prober.Probe, opts.probe.Interval, func(r probe.Result) {
 		d.metrics.Observe(r)
-		logResult(logger, r)
+		results.log(r)
 		sd.probed(r)
 	})
 	wg.Go(func() { loop.Run(ctx) })
@@ -253,9 +254,19 @@ func routes(reg *prometheus.Registry, landing http.Handler, h *health, sd *syste
 	return mux
 }
 
-// logResult logs every failed probe as a warning; successes only at debug,
-// since they repeat every interval.
-func logResult(logger *slog.Logger, r probe.Result) {
+// resultLog logs probe results without flooding the journal: every failed
+// call at warning level; a success when it follows something else; and a
+// verdict the start-up symbol check made (absent or conflict, not called)
+// once, since it repeats unchanged until the next boot. Repeats go to
+// debug. Only the probe loop calls it.
+type resultLog struct {
+	logger *slog.Logger
+	last   probe.Class
+}
+
+func (l *resultLog) log(r probe.Result) {
+	changed := r.Class != l.last
+	l.last = r.Class
 	attrs := []any{"probe", r.Probe, "syscall", r.Syscall, "result", r.Class, "reason", r.Reason}
 	if r.Returned {
 		attrs = append(attrs, "duration_seconds", r.Duration.Seconds())
@@ -269,9 +280,12 @@ func logResult(logger *slog.Logger, r probe.Result) {
 	if r.Record != nil {
 		attrs = append(attrs, "kmsg_seq", r.Record.Seq, "kmsg_delay_seconds", r.KmsgDelay.Seconds())
 	}
-	if r.Class == probe.Success {
-		logger.Debug("probe", attrs...)
-		return
+	switch {
+	case r.Class == probe.Success && changed:
+		l.logger.Info("probe succeeded", attrs...)
+	case r.Class == probe.Success, !r.Called && !changed:
+		l.logger.Debug("probe", attrs...)
+	default:
+		l.logger.Warn("probe failed", attrs...)
 	}
-	logger.Warn("probe failed", attrs...)
 }

@@ -21,7 +21,6 @@ type systemd struct {
 
 	mu        sync.Mutex
 	probedYet bool
-	lastClass probe.Class
 }
 
 func newSystemd(log *slog.Logger) *systemd { return &systemd{log: log} }
@@ -33,17 +32,12 @@ func (s *systemd) notify(state string) {
 }
 
 // probed reports a probe's result: READY=1 after the first, STATUS= always.
-// It also logs changes of result at info level, so that a recovery shows up
-// in the log even though successes are only logged at debug.
 func (s *systemd) probed(r probe.Result) {
 	s.mu.Lock()
-	first, changed := !s.probedYet, s.lastClass != r.Class
-	s.probedYet, s.lastClass = true, r.Class
+	first := !s.probedYet
+	s.probedYet = true
 	s.mu.Unlock()
 
-	if changed {
-		s.log.Info("probe result changed", "probe", r.Probe, "result", r.Class)
-	}
 	state := "STATUS=" + summary(r)
 	if first {
 		state = "READY=1\n" + state
