@@ -13,6 +13,11 @@
 // default on Debian). Without it, the Reader keeps retrying and reports
 // syscheck_kmsg_up 0 instead of failing the daemon.
 //
+// A record becomes readable only once the kernel finalizes it: a printk
+// that ends in a newline is final at once, one without stays open for a
+// continuation until the next record arrives. The probed system call must
+// therefore end its message with "\n", as the getProcessInfo patches do.
+//
 // Sequence numbers are contiguous, so a gap between two records read is a
 // count of records the reader never saw. The kernel returns EPIPE when the
 // ring buffer overwrote records this reader had not read yet;
