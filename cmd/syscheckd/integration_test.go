@@ -284,6 +284,17 @@ func TestDaemonDefaultFlagsReportConflictAndNeverCall335(t *testing.T) {
 	if !strings.Contains(d.stderr.String(), "syscall 335 is uretprobe on this kernel") {
 		t.Errorf("the log does not say why 335 was not called")
 	}
+	// The exposition passes Prometheus' own linter.
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := exec.Command("promtool", "check", "metrics")
+	check.Stdin = resp.Body
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics (apt-get install prometheus): %v\n%s", err, out)
+	}
+	resp.Body.Close()
 	for _, path := range []string{"/", "/-/healthy", "/-/ready"} {
 		resp, err := http.Get("http://" + d.addr + path)
 		if err != nil {
