@@ -1,0 +1,48 @@
+#!/bin/bash
+# Boot a kernel and initramfs in QEMU (TCG only: KVM is broken under nesting
+# on these machines), with the serial console on stdout.
+#
+#   deploy/kernel/boot.sh -k BZIMAGE -i INITRD [options]
+#     -a, --append 'ARGS'   more kernel command line, e.g.
+#                           'syscheckd.run=/bin/getprocessinfo_test'
+#     -p, --port PORT       forward 127.0.0.1:PORT on the host to the guest's
+#                           port 9335 (syscheckd's default)
+#     -g, --guest-port N    guest port to forward to (default 9335)
+#     -t, --timeout SECS    kill QEMU after SECS (default 300)
+#     -M, --memory MB       guest memory (default 512)
+#
+# Exits with QEMU's status (0 after the guest's `reboot -f`), or 124 on time-out.
+set -euo pipefail
+
+kernel='' initrd='' append='' port='' gport=9335 tmo=300 mem=512
+while [ $# -gt 0 ]; do
+	case $1 in
+	-k | --kernel) kernel=$2; shift 2 ;;
+	-i | --initrd) initrd=$2; shift 2 ;;
+	-a | --append) append=$2; shift 2 ;;
+	-p | --port) port=$2; shift 2 ;;
+	-g | --guest-port) gport=$2; shift 2 ;;
+	-t | --timeout) tmo=$2; shift 2 ;;
+	-M | --memory) mem=$2; shift 2 ;;
+	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	*) echo "${0##*/}: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+if [ -z "$kernel" ] || [ -z "$initrd" ]; then
+	echo "usage: ${0##*/} -k BZIMAGE -i INITRD [-a ARGS] [-p PORT] [-t SECS]" >&2
+	exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
+
+nic=user,model=e1000
+[ -n "$port" ] && nic+=",hostfwd=tcp:127.0.0.1:$port-:$gport"
+
+exec timeout -k 5 "$tmo" \
+	qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp 1 \
+	-nographic -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 $append" \
+	-nic "$nic" </dev/null

@@ -1,0 +1,75 @@
+#!/bin/bash
+# Fetch Debian's stock kernel for a series, without installing it.
+#
+#   deploy/kernel/fetch-stock-kernel.sh 6.1|6.12
+#
+# 6.1 is bookworm's linux-image-6.1.0-*-amd64, 6.12 is trixie's
+# linux-image-6.12.*-amd64 (through a private apt sources list); in both
+# cases the image that the linux-image-amd64 metapackage currently points
+# to. The package is unpacked under $SYSCHECKD_CACHE/stock/<package>_<version>/.
+#
+# Debian builds the e1000 driver as a module (only the 8250 serial console,
+# gzip initramfs and devtmpfs are built in), so this also unpacks e1000.ko
+# and the modules it depends on into modules/ next to the kernel, in load
+# order, listed one per line in modules.order; pass each to mkinitramfs.sh
+# with -m. The last line on stdout is the vmlinuz path.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[ $# -eq 1 ] || die "usage: $0 6.1|6.12"
+series=$1
+suite=$(suite_for "$series")
+need_pkgs kmod xz-utils zstd
+
+run=()
+[ "$suite" = trixie ] && run=(trixie_apt)
+# The metapackage names the current ABI's image package.
+pkg=$("${run[@]}" apt-cache depends linux-image-amd64 |
+	awk -v s="linux-image-$series" '$1 == "Depends:" && index($2, s) == 1 {print $2; exit}')
+[ -n "$pkg" ] || die "linux-image-amd64 in $suite does not depend on a linux-image-$series package"
+deb=$(fetch_deb "$suite" "$pkg" "$SYSCHECKD_CACHE/debs")
+ver=$(dpkg-deb -f "$deb" Version)
+out=$SYSCHECKD_CACHE/stock/${pkg}_$ver
+
+if [ ! -s "$out/release" ]; then
+	log "unpacking $pkg $ver"
+	rm -rf "$out" "$out.tmp"
+	mkdir -p "$out.tmp/modules"
+	dpkg-deb -x "$deb" "$out.tmp/root"
+	vmlinuz=$(find "$out.tmp/root/boot" -name 'vmlinuz-*' | head -1)
+	[ -n "$vmlinuz" ] || die "no vmlinuz in $deb"
+	release=${vmlinuz##*/vmlinuz-}
+	mv "$vmlinuz" "$out.tmp/vmlinuz"
+	cp "$out.tmp/root/boot/config-$release" "$out.tmp/config"
+	moddir=$(find "$out.tmp/root" -type d -path "*/modules/$release" | head -1)
+
+	# Resolve e1000 and its dependencies (depth first, dependencies first).
+	order=()
+	add_module() {
+		local name=$1 ko dep m
+		for m in "${order[@]}"; do [ "$m" = "$name" ] && return 0; done
+		ko=$(find "$moddir" -name "$name.ko*" | head -1)
+		[ -n "$ko" ] || die "module $name not found in $pkg"
+		for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
+			add_module "$dep"
+		done
+		case $ko in
+		*.xz) xz -dc "$ko" >"$out.tmp/modules/$name.ko" ;;
+		*.zst) zstd -qdc "$ko" >"$out.tmp/modules/$name.ko" ;;
+		*) cp "$ko" "$out.tmp/modules/$name.ko" ;;
+		esac
+		order+=("$name")
+	}
+	if grep -qx 'CONFIG_E1000=m' "$out.tmp/config"; then
+		add_module e1000
+	fi
+	for m in "${order[@]}"; do echo "$out/modules/$m.ko"; done >"$out.tmp/modules.order"
+	echo "$release" >"$out.tmp/release"
+	rm -rf "$out.tmp/root"
+	mv "$out.tmp" "$out"
+fi
+log "stock $pkg $ver: $(cat "$out/release"), modules: $(xargs -r -n1 basename <"$out/modules.order" | tr '\n' ' ')"
+echo "$out/vmlinuz"
