@@ -16,7 +16,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # the unit.
 APT_PACKAGES := prometheus lintian rpm util-linux systemd curl
 
-.PHONY: all build demo deps test lint unit deploy-test dashboard bench package clean
+.PHONY: all build demo deps test lint unit deploy-test e2e dashboard bench package clean
 
 all: build
 
@@ -47,14 +47,14 @@ deps:
 	@test -x $(GOLANGCI_LINT) && $(GOLANGCI_LINT) version 2>/dev/null | grep -q '$(GOLANGCI_LINT_VERSION:v%=%)' || \
 		GOBIN=$(GOBIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-test: deps lint unit deploy-test
+test: deps lint unit deploy-test e2e
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd deploy/grafana && $(GO) vet ./...
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags e2e ./...
 
 # Unit tests with the race detector, and the integration tests that run the
 # real binary against this kernel and /dev/kmsg (as root).
@@ -64,6 +64,13 @@ unit:
 deploy-test:
 	$(GO) test -count=1 ./deploy/...
 	cd deploy/grafana && $(GO) test -count=1 ./...
+
+# End-to-end: patched and stock kernels booted in QEMU (TCG) with syscheckd
+# and the kselftest in an initramfs. The first run builds two kernels and
+# downloads Debian's (about 10 minutes on 2 cores); later runs reuse them
+# from $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test).
+e2e:
+	$(GO) test -tags e2e -count=1 -timeout 60m -v ./deploy/kernel/
 
 dashboard:
 	cd deploy/grafana && $(GO) run .
