@@ -146,4 +146,3 @@ func TestMetricsDeleteRemovesOneProbe(t *testing.T) {
 		t.Errorf("%d syscheck_probes_total series, want %d (probe b only)", n, len(Classes))
 	}
 }
-
