@@ -37,7 +37,7 @@ type runner struct {
 	watcher *kmsg.Watcher
 	// worker is kept across a change of the probe's settings, so that a
 	// worker stuck in the kernel still blocks the next (at most one each).
-	worker  *probe.Worker
+	worker  probe.Caller
 	loop    *probe.Loop
 	history *history.History
 	limiter *rate.Limiter
@@ -88,6 +88,9 @@ type probeSet struct {
 	// ctx bounds every schedule: the daemon's lifetime.
 	ctx context.Context
 	wg  *sync.WaitGroup
+	// newCaller makes each new probe's Caller: a Worker of its own, so
+	// that one probe's stuck worker does not block the others.
+	newCaller func() probe.Caller
 
 	mu      sync.Mutex
 	runners map[string]*runner
@@ -95,7 +98,10 @@ type probeSet struct {
 }
 
 func newProbeSet(ctx context.Context, wg *sync.WaitGroup, d *syscheck, logger *slog.Logger, report func(probe.Result)) *probeSet {
-	return &probeSet{d: d, logger: logger, report: report, ctx: ctx, wg: wg, runners: map[string]*runner{}}
+	return &probeSet{
+		d: d, logger: logger, report: report, ctx: ctx, wg: wg, runners: map[string]*runner{},
+		newCaller: func() probe.Caller { return probe.NewWorker(workerExe) },
+	}
 }
 
 // change lists what apply did, by probe name.
@@ -127,7 +133,7 @@ func (s *probeSet) apply(cfgs []probe.Config) change {
 			next[cfg.Name], start = r, append(start, r)
 		default:
 			ch.Added = append(ch.Added, cfg.Name)
-			r := s.newRunner(cfg, probe.NewWorker(workerExe), history.New(historySize, historyFailures))
+			r := s.newRunner(cfg, s.newCaller(), history.New(historySize, historyFailures))
 			next[cfg.Name], start = r, append(start, r)
 		}
 	}
@@ -158,7 +164,7 @@ func (s *probeSet) apply(cfgs []probe.Config) change {
 	return ch
 }
 
-func (s *probeSet) newRunner(cfg probe.Config, worker *probe.Worker, h *history.History) *runner {
+func (s *probeSet) newRunner(cfg probe.Config, worker probe.Caller, h *history.History) *runner {
 	prober, watcher := s.d.newProber(cfg, worker)
 	return &runner{
 		cfg: cfg, prober: prober, watcher: watcher, worker: worker, history: h,
