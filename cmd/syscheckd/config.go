@@ -10,11 +10,15 @@ import (
 
 // loadProbes returns the probes to run: those of --config.file for the
 // running machine, or the single probe of the --probe.* flags.
-func loadProbes(opts options, machine string) ([]probe.Config, error) {
+func loadProbes(opts options) ([]probe.Config, error) {
 	if opts.configFile == "" {
 		return []probe.Config{opts.probe}, nil
 	}
-	return config.Load(opts.configFile, machine)
+	kernel, err := probe.Uname()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(opts.configFile, kernel.Machine)
 }
 
 // checkConfig is `syscheckd --config.check`: it validates the file for the

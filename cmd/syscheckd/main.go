@@ -64,7 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.once {
 		return runOnce(opts, logger, stdout)
 	}
-	return serve(opts, logger)
+	// A bad file at start-up is a usage error, reported like a bad flag;
+	// on a reload it is logged and the running probes stay.
+	cfgs, err := loadProbes(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
+		return exitUsage
+	}
+	return serve(opts, cfgs, logger)
 }
 
 // parseFlags turns the command line into options, or the one error that

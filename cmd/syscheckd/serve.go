@@ -104,7 +104,7 @@ func (d *syscheck) startReader(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-func serve(opts options, logger *slog.Logger) int {
+func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -113,11 +113,6 @@ func serve(opts options, logger *slog.Logger) int {
 		versioncollector.NewCollector("syscheck"),
 	)
 	d := newSyscheck(reg, logger)
-	cfgs, err := loadProbes(opts, d.kernel.Machine)
-	if err != nil {
-		logger.Error("cannot load the configuration", "err", err)
-		return exitUsage
-	}
 
 	listeners, err := listen(opts.web)
 	if err != nil {
