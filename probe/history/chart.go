@@ -50,7 +50,7 @@ func NewChart(entries []Entry, width, height float64) Chart {
 			top = max(top, e.Latency)
 		}
 	}
-	c.Max = top.String()
+	c.Max = short(top).String()
 	c.From = entries[0].Time.Format(time.TimeOnly)
 	c.To = entries[len(entries)-1].Time.Format(time.TimeOnly)
 	plotW := width - marginLeft - marginRight
@@ -84,3 +84,13 @@ func (c Chart) Top() float64    { return marginTop }
 func (c Chart) Bottom() float64 { return c.Height - marginBottom }
 
 func round(f float64) float64 { return math.Round(f*10) / 10 }
+
+// short rounds d to three significant digits: an axis label has room for
+// "3.43ms", not "3.431354ms".
+func short(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
+	}
+	return d.Round(unit)
+}

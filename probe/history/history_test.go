@@ -92,3 +92,21 @@ func TestChartLayout(t *testing.T) {
 		t.Errorf("empty chart %+v", empty)
 	}
 }
+
+func TestChartLabelIsShort(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{635, "635ns"},
+		{1172, "1.17µs"},
+		{3431354, "3.43ms"},
+		{999999, "1ms"},
+		{2 * time.Second, "2s"},
+	} {
+		c := NewChart([]Entry{{Class: probe.Success, Returned: true, Latency: tt.d}}, 100, 50)
+		if c.Max != tt.want {
+			t.Errorf("label for %d ns = %q, want %q", int64(tt.d), c.Max, tt.want)
+		}
+	}
+}
