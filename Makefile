@@ -13,8 +13,9 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 
 # Debian packages the tests use: promtool for the rules, lintian and rpm for
 # the packages, setpriv for the test without CAP_SYSLOG, systemd-analyze for
-# the unit.
-APT_PACKAGES := prometheus lintian rpm util-linux systemd curl
+# the unit, headless chromium (and a font for its screenshot) for the
+# history page.
+APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core
 
 .PHONY: all build demo deps test lint unit deploy-test e2e dashboard bench package clean
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -169,5 +170,72 @@ func BenchmarkWatcherObserve(b *testing.B) {
 	for b.Loop() {
 		r.Seq++
 		w.Observe(r)
+	}
+}
+
+func TestTracedExpectationExplainsEveryRecord(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	w := NewWatcher(seedPattern, m)
+	w.Observe(kernelRecord(10, "noise"))
+	e, err := w.ExpectTraced(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, r := range []Record{
+		kernelRecord(9, seedLine), // replayed after a reopen: older than the call
+		kernelRecord(11, "e1000: link up"),
+		userRecord(12, seedLine),
+		kernelRecord(13, seedLine),
+		kernelRecord(14, seedLine),
+		kernelRecord(15, "noise"),
+		kernelRecord(16, "noise"),
+	} {
+		w.Observe(r)
+	}
+	got, untraced := e.Considered()
+	want := []Considered{
+		{kernelRecord(9, seedLine), Older},
+		{kernelRecord(11, "e1000: link up"), PatternMismatch},
+		{userRecord(12, seedLine), Spoofed},
+		{kernelRecord(13, seedLine), Matched},
+		{kernelRecord(14, seedLine), Extra},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Considered (-want +got):\n%s", diff)
+	}
+	if untraced != 2 {
+		t.Errorf("untraced = %d, want 2", untraced)
+	}
+	if seq, ok := e.After(); seq != 10 || !ok {
+		t.Errorf("After() = %d, %v; want 10, true", seq, ok)
+	}
+}
+
+func TestUntracedExpectationKeepsNothing(t *testing.T) {
+	w := NewWatcher(seedPattern, NewMetrics(prometheus.NewRegistry()))
+	e, _ := w.Expect()
+	defer e.Close()
+	w.Observe(kernelRecord(1, "noise"))
+	w.Observe(kernelRecord(2, seedLine))
+	if got, untraced := e.Considered(); len(got) != 0 || untraced != 0 {
+		t.Errorf("Considered() = %v, %d; want nothing", got, untraced)
+	}
+}
+
+func TestHubFollowsItsSinks(t *testing.T) {
+	var h Hub
+	h.Observe(kernelRecord(1, "before any sink")) // dropped, no panic
+	a, b := &recordingSink{}, &recordingSink{}
+	h.Set(Fanout{a})
+	h.Observe(kernelRecord(2, "x"))
+	h.Set(Fanout{b})
+	h.Observe(kernelRecord(3, "x"))
+	h.Lost(4)
+	if got := strings.Join(a.got(), ","); got != "record 2" {
+		t.Errorf("first sink got %q", got)
+	}
+	if got := strings.Join(b.got(), ","); got != "record 3,lost 4" {
+		t.Errorf("second sink got %q", got)
 	}
 }

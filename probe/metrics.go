@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -105,4 +107,51 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// Delete removes every series of probe, for a probe that a reload removed:
+// a stale syscheck_probe_success would keep alerting, or keep hiding a
+// problem, for a probe that no longer runs.
+func (m *Metrics) Delete(probe string) {
+	l := prometheus.Labels{"probe": probe}
+	m.success.DeletePartialMatch(l)
+	m.available.DeletePartialMatch(l)
+	m.probes.DeletePartialMatch(l)
+	m.duration.DeletePartialMatch(l)
+	m.kmsgDelay.DeletePartialMatch(l)
+	m.lastSuccess.DeletePartialMatch(l)
+}
+
+// ResultRegistry returns a registry that holds one probe's result alone, as
+// GET /probe serves it: the same shape as blackbox_exporter's /probe, so that
+// a person (or a Prometheus job) can read one on-demand probe. took is the
+// whole probe's duration. Its names differ from the daemon's histograms so
+// that the two never clash in one Prometheus.
+func ResultRegistry(r Result, took time.Duration) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"probe": r.Probe}
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	gauge("syscheck_probe_success", "1 if the probe's result was success, 0 otherwise.", boolFloat(r.Class == Success))
+	gauge("syscheck_syscall_available", "0 if the probe found the system call absent or its number taken by an upstream system call, 1 otherwise.", boolFloat(r.Class.Available()))
+	gauge("syscheck_probe_duration_seconds", "How long the whole probe took: symbol check, worker, call and the wait for its kernel record.", took.Seconds())
+	if r.Returned {
+		gauge("syscheck_probe_syscall_duration_seconds", "Latency of the probed system call, measured inside the worker around the call.", r.Duration.Seconds())
+	}
+	if r.Record != nil {
+		gauge("syscheck_probe_kmsg_delay_seconds", "Time from the system call's return to reading its kernel log record.", r.KmsgDelay.Seconds())
+	}
+	result := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name:        "syscheck_probe_result",
+		Help:        "1 for the probe's result, 0 for every other result.",
+		ConstLabels: labels,
+	}, []string{"result"})
+	for _, c := range Classes {
+		result.WithLabelValues(string(c)).Set(boolFloat(c == r.Class))
+	}
+	reg.MustRegister(result)
+	return reg
 }

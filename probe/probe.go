@@ -104,11 +104,16 @@ type Caller interface {
 	Call(ctx context.Context, nr int) (Outcome, error)
 }
 
-// Expecter opens an expectation for the kernel record of the next call.
-// It is a *kmsg.Watcher in the daemon.
+// Expecter opens an expectation for the kernel record of the next call,
+// traced or not. It is a *kmsg.Watcher in the daemon.
 type Expecter interface {
 	Expect() (*kmsg.Expectation, error)
+	ExpectTraced(limit int) (*kmsg.Expectation, error)
 }
+
+// TraceLimit bounds the kernel records one trace keeps: a busy kernel log
+// can write thousands within a probe's timeout.
+const TraceLimit = 200
 
 // Prober runs one configured probe. Probe must not be called concurrently;
 // Loop never does.
@@ -130,9 +135,23 @@ func NewProber(cfg Config, decision Decision, caller Caller, expecter Expecter, 
 // Config returns the probe's configuration.
 func (p *Prober) Config() Config { return p.cfg }
 
+// Decision returns the symbol check's verdict the Prober acts on.
+func (p *Prober) Decision() Decision { return p.decision }
+
 // Probe runs one probe and classifies it. It returns within the configured
 // timeout, whatever the system call does.
-func (p *Prober) Probe(ctx context.Context) Result {
+func (p *Prober) Probe(ctx context.Context) Result { return p.probe(ctx, nil) }
+
+// ProbeTraced runs one probe like Probe and also returns each step it took,
+// for a person debugging the probe.
+func (p *Prober) ProbeTraced(ctx context.Context) (Result, Trace) {
+	t := Trace{Config: p.cfg, Decision: p.decision}
+	r := p.probe(ctx, &t)
+	t.Result, t.Took = r, time.Since(r.Start)
+	return r, t
+}
+
+func (p *Prober) probe(ctx context.Context, t *Trace) Result {
 	r := Result{Probe: p.cfg.Name, Syscall: p.cfg.Syscall, Start: time.Now()}
 	if !p.decision.Call {
 		r.Class, r.Reason = p.decision.Class, p.decision.Reason
@@ -141,13 +160,26 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 
-	exp, err := p.expecter.Expect()
+	var exp *kmsg.Expectation
+	var err error
+	if t == nil {
+		exp, err = p.expecter.Expect()
+	} else {
+		exp, err = p.expecter.ExpectTraced(TraceLimit)
+	}
 	if err != nil {
 		// Only a bug can leave an expectation open: Probe is not concurrent.
 		r.Class, r.Reason = KmsgMissing, fmt.Sprintf("cannot wait for the kernel record: %v", err)
 		return r
 	}
 	defer exp.Close()
+	if t != nil {
+		t.Expected = true
+		t.After, t.AfterKnown = exp.After()
+		// Deferred after Close is deferred, so it runs first and sees
+		// every record considered until the probe ended.
+		defer func() { t.Considered, t.Untraced = exp.Considered() }()
+	}
 
 	r.Called = true
 	out, err := p.caller.Call(ctx, p.cfg.Syscall)
@@ -161,6 +193,9 @@ func (p *Prober) Probe(ctx context.Context) Result {
 		return r
 	}
 	r.Returned, r.Return, r.Errno, r.Duration = true, out.Return, out.Errno, out.Duration
+	if t != nil {
+		t.ReturnedAt = out.ReturnedAt
+	}
 	switch {
 	case out.Errno == syscall.ENOSYS:
 		r.Class, r.Reason = Absent, "the kernel has no system call with this number (ENOSYS)"

@@ -25,6 +25,10 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 		{[]string{"--output=xml"}, "enum value must be one of text,json, got 'xml'"},
 		{[]string{"--log.level=loud"}, `unrecognized log level loud`},
 		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file: open /nonexistent/web.yml: no such file or directory"},
+		{[]string{"--config.check"}, "--config.check: needs --config.file"},
+		{[]string{"--config.file=c.yml", "--probe.syscall=24"}, "--probe.syscall: the probes come from --config.file; set this in the file"},
+		{[]string{"--config.file=c.yml", "--probe.symbol="}, "--probe.symbol: the probes come from --config.file; set this in the file"},
+		{[]string{"--config.file=c.yml", "--probe.once"}, "--probe.once: runs the --probe.* flags' probe; with --config.file, use GET /probe?name=NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -67,6 +71,16 @@ func TestParseFlagsSymbolCheckCanBeTurnedOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	if opts.probe.Symbol != "" || opts.probe.Syscall != 24 || !opts.once || opts.output != "json" {
+		t.Errorf("got %+v", opts)
+	}
+}
+
+func TestParseFlagsConfigFile(t *testing.T) {
+	opts, err := parseFlags([]string{"--config.file=/etc/syscheckd/syscheckd.yml", "--config.check", "--web.listen-address="}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.configFile != "/etc/syscheckd/syscheckd.yml" || !opts.configCheck {
 		t.Errorf("got %+v", opts)
 	}
 }

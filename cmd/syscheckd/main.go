@@ -40,11 +40,15 @@ func main() {
 
 // options is everything the command line sets.
 type options struct {
-	probe  probe.Config
-	web    *web.FlagConfig
-	log    *promslog.Config
-	once   bool
-	output string
+	// probe is the single probe the --probe.* flags define; it is unused
+	// when configFile is set.
+	probe       probe.Config
+	configFile  string
+	configCheck bool
+	web         *web.FlagConfig
+	log         *promslog.Config
+	once        bool
+	output      string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -53,11 +57,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
 		return exitUsage
 	}
+	if opts.configCheck {
+		return checkConfig(opts.configFile, stdout, stderr)
+	}
 	logger := promslog.New(opts.log)
 	if opts.once {
 		return runOnce(opts, logger, stdout)
 	}
-	return serve(opts, logger)
+	// A bad file at start-up is a usage error, reported like a bad flag;
+	// on a reload it is logged and the running probes stay.
+	cfgs, err := loadProbes(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
+		return exitUsage
+	}
+	return serve(opts, cfgs, logger)
 }
 
 // parseFlags turns the command line into options, or the one error that
@@ -73,19 +87,41 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	flag.AddFlags(app, opts.log)
 	opts.web = kingpinflag.AddFlags(app, ":9335")
 
+	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP and POST /-/reload.").PlaceHolder("FILE").StringVar(&opts.configFile)
+	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
+
+	// setByUser records which --probe.* flags the user set: they define the
+	// probe only without --config.file, and must not be ignored silently.
+	setByUser := map[string]*bool{}
+	set := func(name string) *bool {
+		setByUser[name] = new(bool)
+		return setByUser[name]
+	}
 	cfg := &opts.probe
-	app.Flag("probe.name", "Value of the probe label.").Default("getProcessInfo").StringVar(&cfg.Name)
-	typedFlag(app, "probe.syscall", "System call number to probe (0..1023), called without arguments.", "335", &cfg.Syscall, strconv.Atoi)
-	app.Flag("probe.symbol", `System call name to look for in /proc/kallsyms before calling (as sys_NAME or __x64_sys_NAME). "" turns the check off.`).Default("getProcessInfo").StringVar(&cfg.Symbol)
-	typedFlag(app, "probe.expect-return", "Return value of a working call.", "0", &cfg.ExpectReturn, parseInt64)
-	pattern := app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").String()
-	typedFlag(app, "probe.interval", "Time between probes.", "30s", &cfg.Interval, time.ParseDuration)
-	typedFlag(app, "probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.", "5s", &cfg.Timeout, time.ParseDuration)
+	app.Flag("probe.name", "Value of the probe label.").Default("getProcessInfo").IsSetByUser(set("probe.name")).StringVar(&cfg.Name)
+	typedFlag(app, "probe.syscall", "System call number to probe (0..1023), called without arguments.", "335", &cfg.Syscall, strconv.Atoi).IsSetByUser(set("probe.syscall"))
+	app.Flag("probe.symbol", `System call name to look for in /proc/kallsyms before calling (as sys_NAME or __x64_sys_NAME). "" turns the check off.`).Default("getProcessInfo").IsSetByUser(set("probe.symbol")).StringVar(&cfg.Symbol)
+	typedFlag(app, "probe.expect-return", "Return value of a working call.", "0", &cfg.ExpectReturn, parseInt64).IsSetByUser(set("probe.expect-return"))
+	pattern := app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").IsSetByUser(set("probe.kmsg-pattern")).String()
+	typedFlag(app, "probe.interval", "Time between probes.", "30s", &cfg.Interval, time.ParseDuration).IsSetByUser(set("probe.interval"))
+	typedFlag(app, "probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.", "5s", &cfg.Timeout, time.ParseDuration).IsSetByUser(set("probe.timeout"))
 	app.Flag("probe.once", "Run one probe, print a report and exit: 0 on success, 1 on failure.").BoolVar(&opts.once)
 	app.Flag("output", "Report format for --probe.once.").Default("text").EnumVar(&opts.output, "text", "json")
 
 	if _, err := app.Parse(args); err != nil {
 		return options{}, err
+	}
+	if opts.configFile != "" {
+		for _, name := range []string{"probe.name", "probe.syscall", "probe.symbol", "probe.expect-return", "probe.kmsg-pattern", "probe.interval", "probe.timeout"} {
+			if *setByUser[name] {
+				return options{}, fmt.Errorf("--%s: the probes come from --config.file; set this in the file", name)
+			}
+		}
+		if opts.once {
+			return options{}, errors.New("--probe.once: runs the --probe.* flags' probe; with --config.file, use GET /probe?name=NAME")
+		}
+	} else if opts.configCheck {
+		return options{}, errors.New("--config.check: needs --config.file")
 	}
 	re, err := regexp.Compile(*pattern)
 	if err != nil {
@@ -95,7 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := cfg.Validate(); err != nil {
 		return options{}, fmt.Errorf("probe: %w", err)
 	}
-	if !opts.once {
+	if !opts.once && !opts.configCheck {
 		if err := checkWebFlags(opts.web); err != nil {
 			return options{}, err
 		}
@@ -106,8 +142,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // typedFlag adds a flag whose parse errors name the flag: kingpin's own
 // typed flags report only "time: invalid duration", which leaves the
 // operator guessing which of several flags is wrong.
-func typedFlag[T any](app *kingpin.Application, name, help, def string, p *T, parse func(string) (T, error)) {
-	app.Flag(name, help).Default(def).SetValue(&typedValue[T]{name: name, p: p, parse: parse})
+func typedFlag[T any](app *kingpin.Application, name, help, def string, p *T, parse func(string) (T, error)) *kingpin.FlagClause {
+	f := app.Flag(name, help).Default(def)
+	f.SetValue(&typedValue[T]{name: name, p: p, parse: parse})
+	return f
 }
 
 type typedValue[T any] struct {

@@ -10,23 +10,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
 )
 
 // runOnce is `syscheckd --probe.once`: one probe with the same checks and
-// isolation as the syscheck, reported on stdout.
+// isolation as the daemon, reported on stdout.
 func runOnce(opts options, logger *slog.Logger, stdout io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d := newSyscheck(opts.probe, prometheus.NewRegistry(), logger)
+	d := newSyscheck(prometheus.NewRegistry(), logger)
+	prober, watcher := d.newProber(opts.probe, probe.NewWorker(workerExe))
+	d.hub.Set(kmsg.Fanout{watcher})
 	var wg sync.WaitGroup
 	d.startReader(ctx, &wg)
-	r := d.prober.Probe(ctx)
+	r := prober.Probe(ctx)
 	kmsgUp := d.reader.Up()
 	stop()
 	wg.Wait()
 
-	rep := probe.NewReport(d.kernel, opts.probe, d.decision, r, kmsgUp)
+	rep := probe.NewReport(d.kernel, opts.probe, prober.Decision(), r, kmsgUp)
 	var err error
 	if opts.output == "json" {
 		err = rep.WriteJSON(stdout)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -35,50 +34,62 @@ const workerExe = "/proc/self/exe"
 // to be open: a record written before the reader seeks to the end is missed.
 const readerStartWait = 2 * time.Second
 
-// syscheck is what serve and runOnce share: the probe, the kernel log reader
-// and their metrics.
+// syscheck is what serve and runOnce share: the kernel, the kernel log
+// reader that every probe's watcher shares, and the metrics.
 type syscheck struct {
-	kernel   probe.Kernel
-	decision probe.Decision
-	prober   *probe.Prober
-	reader   *kmsg.Reader
-	watcher  *kmsg.Watcher
-	metrics  *probe.Metrics
+	kernel  probe.Kernel
+	reader  *kmsg.Reader
+	hub     *kmsg.Hub
+	kmsg    *kmsg.Metrics
+	metrics *probe.Metrics
+	logger  *slog.Logger
+
+	// kallsyms is read once, by the first probe that checks a symbol: the
+	// kernel cannot change under a running daemon.
+	symbolsOnce sync.Once
+	symbols     probe.Symbols
 }
 
-func newSyscheck(cfg probe.Config, reg prometheus.Registerer, logger *slog.Logger) *syscheck {
+func newSyscheck(reg prometheus.Registerer, logger *slog.Logger) *syscheck {
 	kernel, err := probe.Uname()
 	if err != nil {
 		logger.Error("cannot identify the kernel", "err", err)
 	}
 	reg.MustRegister(probe.NewKernelInfo(kernel))
-
 	km := kmsg.NewMetrics(reg)
-	d := &syscheck{
+	return &syscheck{
 		kernel:  kernel,
 		reader:  kmsg.NewReader(kmsgparser.NewParser, km, logger.With("component", "kmsg"), kmsg.DefaultBackoff),
-		watcher: kmsg.NewWatcher(cfg.Pattern, km),
+		hub:     &kmsg.Hub{},
+		kmsg:    km,
 		metrics: probe.NewMetrics(reg),
+		logger:  logger,
 	}
-	d.metrics.Init(cfg.Name)
+}
 
+// newProber makes cfg's symbol check and returns its Prober, which calls
+// through worker, and the Watcher that must receive the kernel log.
+func (d *syscheck) newProber(cfg probe.Config, worker probe.Caller) (*probe.Prober, *kmsg.Watcher) {
 	var syms probe.Symbols
 	if cfg.Symbol != "" {
-		syms = probe.ReadSymbols(probe.KallsymsPath)
-		if syms.Err != nil {
-			logger.Warn("cannot check the kernel's symbols; probes will call the system call unchecked, in isolation", "err", syms.Err)
-		}
+		d.symbolsOnce.Do(func() {
+			d.symbols = probe.ReadSymbols(probe.KallsymsPath)
+			if d.symbols.Err != nil {
+				d.logger.Warn("cannot check the kernel's symbols; probes will call the system call unchecked, in isolation", "err", d.symbols.Err)
+			}
+		})
+		syms = d.symbols
 	}
-	d.decision = probe.Decide(syms, cfg.Symbol, cfg.Syscall)
-	logger.Info("symbol check", "probe", cfg.Name, "syscall", cfg.Syscall, "call", d.decision.Call, "reason", d.decision.Reason)
-	d.prober = probe.NewProber(cfg, d.decision, probe.NewWorker(workerExe), d.watcher, logger)
-	return d
+	decision := probe.Decide(syms, cfg.Symbol, cfg.Syscall)
+	d.logger.Info("symbol check", "probe", cfg.Name, "syscall", cfg.Syscall, "call", decision.Call, "reason", decision.Reason)
+	watcher := kmsg.NewWatcher(cfg.Pattern, d.kmsg)
+	return probe.NewProber(cfg, decision, worker, watcher, d.logger), watcher
 }
 
 // startReader runs the kernel log reader until ctx is done and waits, for
 // at most readerStartWait, for it to be positioned at the log's end.
 func (d *syscheck) startReader(ctx context.Context, wg *sync.WaitGroup) {
-	wg.Go(func() { d.reader.Run(ctx, d.watcher) })
+	wg.Go(func() { d.reader.Run(ctx, d.hub) })
 	ticker := time.NewTicker(10 * time.Millisecond)
 	defer ticker.Stop()
 	deadline := time.After(readerStartWait)
@@ -93,7 +104,7 @@ func (d *syscheck) startReader(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-func serve(opts options, logger *slog.Logger) int {
+func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -101,7 +112,7 @@ func serve(opts options, logger *slog.Logger) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("syscheck"),
 	)
-	d := newSyscheck(opts.probe, reg, logger)
+	d := newSyscheck(reg, logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {
@@ -112,36 +123,23 @@ func serve(opts options, logger *slog.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	var wg sync.WaitGroup
-	wg.Go(func() { ignoreReload(ctx, logger) })
 
 	sd := newSystemd(logger)
 	d.startReader(ctx, &wg)
 	results := &resultLog{logger: logger}
-	loop := probe.NewLoop(d.prober.Probe, opts.probe.Interval, func(r probe.Result) {
+	probes := newProbeSet(ctx, &wg, d, logger, func(r probe.Result) {
 		d.metrics.Observe(r)
 		results.log(r)
 		sd.probed(r)
 	})
-	wg.Go(func() { loop.Run(ctx) })
-	health := &health{loop: loop, reader: d.reader, started: time.Now(), quiet: opts.probe.Interval + opts.probe.Timeout + 10*time.Second}
+	probes.apply(cfgs)
+	rl := newReloader(opts.configFile, d.kernel.Machine, probes, sd, reg, logger)
+	wg.Go(func() { rl.onSIGHUP(ctx) })
+	health := &health{probes: probes, reader: d.reader}
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		Name:        "syscheckd",
-		Description: fmt.Sprintf("Probes system call %d (%s) and its kernel log record.", opts.probe.Syscall, opts.probe.Name),
-		Version:     version.Info(),
-		RoutePrefix: "/",
-		Links: []web.LandingLinks{
-			{Address: "/metrics", Text: "Metrics"},
-			{Address: "/-/healthy", Text: "Health"},
-			{Address: "/-/ready", Text: "Readiness"},
-		},
-	})
-	if err != nil {
-		logger.Error("cannot build the landing page", "err", err)
-		return exitFail
-	}
-	server := newServer(routes(reg, landing, health, sd))
+	page := &historyPage{probes: probes, kernel: d.kernel, reloader: rl}
+	server := newServer(routes(reg, page, health, sd, rl, probes))
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
 
@@ -162,22 +160,6 @@ func serve(opts options, logger *slog.Logger) int {
 	}
 	wg.Wait()
 	return code
-}
-
-// ignoreReload keeps SIGHUP (ExecReload) from killing the syscheck: with
-// flags as the only configuration there is nothing to read again.
-func ignoreReload(ctx context.Context, logger *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			logger.Info("SIGHUP received; the configuration comes from flags only, so nothing was reloaded")
-		}
-	}
 }
 
 // listen opens the listeners before serving, so that READY=1 is only sent
@@ -228,9 +210,11 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-func routes(reg *prometheus.Registry, landing http.Handler, h *health, sd *systemd) http.Handler {
+func routes(reg *prometheus.Registry, page http.Handler, h *health, sd *systemd, rl *reloader, probes *probeSet) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", landing)
+	mux.Handle("/{$}", page)
+	mux.Handle("/-/reload", rl)
+	mux.Handle("/probe", probeHandler{probes: probes})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:            reg,
 		EnableOpenMetrics:   true,
@@ -258,15 +242,22 @@ func routes(reg *prometheus.Registry, landing http.Handler, h *health, sd *syste
 // call at warning level; a success when it follows something else; and a
 // verdict the start-up symbol check made (absent or conflict, not called)
 // once, since it repeats unchanged until the next boot. Repeats go to
-// debug. Only the probe loop calls it.
+// debug. Each probe's results are compared with its own last one.
 type resultLog struct {
 	logger *slog.Logger
-	last   probe.Class
+
+	mu   sync.Mutex
+	last map[string]probe.Class
 }
 
 func (l *resultLog) log(r probe.Result) {
-	changed := r.Class != l.last
-	l.last = r.Class
+	l.mu.Lock()
+	if l.last == nil {
+		l.last = map[string]probe.Class{}
+	}
+	changed := r.Class != l.last[r.Probe]
+	l.last[r.Probe] = r.Class
+	l.mu.Unlock()
 	attrs := []any{"probe", r.Probe, "syscall", r.Syscall, "result", r.Class, "reason", r.Reason}
 	if r.Returned {
 		attrs = append(attrs, "duration_seconds", r.Duration.Seconds())

@@ -45,6 +45,24 @@ func (s *systemd) probed(r probe.Result) {
 	s.notify(state)
 }
 
+// reloading tells systemd a reload began. MONOTONIC_USEC lets systemd 253
+// and later (Type=notify-reload) tell this reload from an earlier one;
+// older versions ignore it.
+func (s *systemd) reloading() {
+	s.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", kmsg.Monotonic()/1e3))
+}
+
+// reloaded tells systemd the reload is over, whether or not it succeeded:
+// a failed reload leaves the daemon running as before. Before the first
+// probe, READY=1 is left to that probe.
+func (s *systemd) reloaded(status string) {
+	state := "STATUS=" + status
+	if s.ready() {
+		state = "READY=1\n" + state
+	}
+	s.notify(state)
+}
+
 // ready reports whether the first probe has finished.
 func (s *systemd) ready() bool {
 	s.mu.Lock()
@@ -94,21 +112,13 @@ const readerStallLimit = 10 * time.Second
 
 // health decides whether the daemon is making progress.
 type health struct {
-	loop    *probe.Loop
-	reader  *kmsg.Reader
-	started time.Time
-	// quiet is the longest time without a finished probe that is normal:
-	// a probe interval plus a probe timeout, with slack.
-	quiet time.Duration
+	probes *probeSet
+	reader *kmsg.Reader
 }
 
 func (h *health) check(now time.Time) error {
-	last := h.loop.LastDone()
-	if last.IsZero() {
-		last = h.started
-	}
-	if since := now.Sub(last); since > h.quiet {
-		return fmt.Errorf("no probe has finished for %s", since.Round(time.Second))
+	if err := h.probes.stalled(now); err != nil {
+		return err
 	}
 	if h.reader.Stalled(readerStallLimit) {
 		return errors.New("the kernel log reader is stuck")

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/history"
+)
+
+// probeHandler is GET /probe?name=NAME[&debug=true]: it runs the named
+// probe now, with the same symbol check, worker and kernel log matching as
+// its schedule, and answers with the result as metrics (as
+// blackbox_exporter's /probe does) or, with debug=true, a step-by-step
+// trace in plain text.
+//
+// One probe of a name runs at a time: a request that arrives while that
+// probe is running (on its schedule or for another request) waits for it
+// to end, which takes at most the probe's timeout, then runs its own. On
+// top of that, a probe runs on demand at most once per onDemandEvery; a
+// request over that rate gets 429 at once. Results go to the history page,
+// marked on demand, but not into the daemon's counters, which count the
+// schedule that alerts rely on.
+type probeHandler struct {
+	probes *probeSet
+}
+
+func (h probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	name, debug, err := probeParams(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	run := h.probes.get(name)
+	if run == nil {
+		http.Error(w, fmt.Sprintf("no probe named %q (running: %s)", name, h.probes.names()), http.StatusNotFound)
+		return
+	}
+	if !run.limiter.Allow() {
+		w.Header().Set("Retry-After", strconv.Itoa(int(onDemandEvery.Seconds()+0.5)))
+		http.Error(w, fmt.Sprintf("probe %s ran on demand less than %s ago; try again later", name, onDemandEvery), http.StatusTooManyRequests)
+		return
+	}
+	res, trace, err := run.run(r.Context(), debug)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if r.Context().Err() != nil {
+		// The client left during the probe: the result says nothing.
+		return
+	}
+	run.history.Add(history.EntryOf(res, true))
+	if debug {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_ = trace.WriteText(w) // a write error means the client left
+		return
+	}
+	promhttp.HandlerFor(probe.ResultRegistry(res, trace.Took), promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// probeParams reads name and debug; anything else is a mistake worth a 400
+// rather than silence (blackbox_exporter's "target" is not a parameter
+// here).
+func probeParams(r *http.Request) (name string, debug bool, err error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "name" && k != "debug" {
+			return "", false, fmt.Errorf("unknown parameter %q: use name=NAME and, optionally, debug=true", k)
+		}
+	}
+	switch names := q["name"]; {
+	case len(names) == 0 || names[0] == "":
+		return "", false, errors.New("missing parameter name: use /probe?name=NAME")
+	case len(names) > 1:
+		return "", false, fmt.Errorf("parameter name given %d times: probe one at a time", len(names))
+	default:
+		name = names[0]
+	}
+	if ds, ok := q["debug"]; ok {
+		if len(ds) > 1 {
+			return "", false, fmt.Errorf("parameter debug given %d times", len(ds))
+		}
+		if debug, err = strconv.ParseBool(ds[0]); err != nil {
+			return "", false, fmt.Errorf("parameter debug: %q is not true or false", ds[0])
+		}
+	}
+	return name, debug, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/syscheckd/syscheckd/probe/config"
+)
+
+// errNoConfigFile answers a reload request when the probes come from flags.
+var errNoConfigFile = errors.New("syscheckd runs without --config.file: its probe comes from flags, so there is nothing to reload")
+
+// reloader reads --config.file again on SIGHUP or POST /-/reload and
+// applies it; a file with an error leaves the running probes as they are.
+type reloader struct {
+	path    string
+	machine string
+	probes  *probeSet
+	sd      *systemd
+	logger  *slog.Logger
+
+	success     prometheus.Gauge
+	successTime prometheus.Gauge
+
+	// mu makes reloads one at a time: a SIGHUP and a POST may race.
+	mu      sync.Mutex
+	lastErr error
+}
+
+func newReloader(path, machine string, probes *probeSet, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
+	f := promauto.With(reg)
+	rl := &reloader{
+		path: path, machine: machine, probes: probes, sd: sd, logger: logger,
+		success: f.NewGauge(prometheus.GaugeOpts{
+			Name: "syscheck_config_last_reload_successful",
+			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still running.",
+		}),
+		successTime: f.NewGauge(prometheus.GaugeOpts{
+			Name: "syscheck_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load, start-up included.",
+		}),
+	}
+	// serve loaded the configuration before starting the reloader.
+	rl.success.Set(1)
+	rl.successTime.SetToCurrentTime()
+	return rl
+}
+
+// reload loads the file and applies it, telling systemd and the log.
+func (rl *reloader) reload(trigger string) error {
+	if rl.path == "" {
+		rl.logger.Info("nothing to reload", "trigger", trigger, "reason", errNoConfigFile)
+		return errNoConfigFile
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	rl.sd.reloading()
+	cfgs, err := config.Load(rl.path, rl.machine)
+	if err != nil {
+		rl.lastErr = err
+		rl.success.Set(0)
+		rl.logger.Error("reload failed; the running probes keep their configuration", "trigger", trigger, "err", err)
+		rl.sd.reloaded("reload failed, running the previous configuration: " + err.Error())
+		return err
+	}
+	ch := rl.probes.apply(cfgs)
+	rl.lastErr = nil
+	rl.success.Set(1)
+	rl.successTime.SetToCurrentTime()
+	rl.logger.Info("configuration reloaded", "trigger", trigger, "file", rl.path,
+		"added", strings.Join(ch.Added, ","), "removed", strings.Join(ch.Removed, ","),
+		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ","))
+	rl.sd.reloaded(fmt.Sprintf("configuration reloaded at %s: %d probes", time.Now().Format(time.TimeOnly), len(cfgs)))
+	return nil
+}
+
+// lastError returns why the last reload failed, or nil.
+func (rl *reloader) lastError() error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return rl.lastErr
+}
+
+// onSIGHUP reloads on every SIGHUP until ctx is done. It also keeps SIGHUP
+// (systemd's ExecReload) from killing the daemon when there is no file.
+func (rl *reloader) onSIGHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = rl.reload("SIGHUP") // logged by reload
+		}
+	}
+}
+
+// ServeHTTP is POST /-/reload, as in Prometheus: 200 once the new
+// configuration runs, 500 with the reason when the file is bad (the old
+// configuration keeps running), 400 without --config.file.
+func (rl *reloader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
+		return
+	}
+	err := rl.reload("POST /-/reload")
+	switch {
+	case errors.Is(err, errNoConfigFile):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case err != nil:
+		http.Error(w, "reload failed, the previous configuration keeps running: "+err.Error(), http.StatusInternalServerError)
+	default:
+		fmt.Fprintln(w, "configuration reloaded")
+	}
+}
