@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -336,6 +337,21 @@ func TestPatched61Succeeds(t *testing.T) {
 	if v := m.value("syscheck_kernel_info", map[string]string{"release": rep.Kernel}); v != 1 {
 		t.Errorf("syscheck_kernel_info{release=%q} = %v", rep.Kernel, v)
 	}
+
+	// An on-demand probe with its step-by-step trace.
+	resp, err := http.Get("http://" + g.addr + "/probe?name=getProcessInfo&debug=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /probe?debug=true: %v %s\n%s", err, resp.Status, trace)
+	}
+	if !regexp.MustCompile(`kern\.info .*"getProcessInfo - hey there": matched`).Match(trace) || !bytes.Contains(trace, []byte("result: success")) {
+		t.Errorf("debug trace lacks the matched kernel record or the success:\n%s", trace)
+	}
+	t.Logf("debug trace from the patched 6.1 kernel:\n%s", trace)
 }
 
 func TestPatched612SucceedsAtItsOwnNumber(t *testing.T) {
