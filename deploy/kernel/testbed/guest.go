@@ -1,0 +1,140 @@
+package testbed
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Options describe a guest.
+type Options struct {
+	// Run is a shell script the guest's /init runs after bringing up the
+	// network; the guest powers off when it ends.
+	Run string
+	// Files are copied into the initramfs as /bin/<name>, or SRC:DEST.
+	Files []string
+	// GuestPort is forwarded from a free port on 127.0.0.1; default 9335.
+	GuestPort int
+	// Append is added to the kernel command line.
+	Append string
+}
+
+// Guest is a booted QEMU guest. QEMU is killed when the test ends.
+type Guest struct {
+	// Addr is the host address forwarded to the guest's port.
+	Addr    string
+	console *consoleBuffer
+	exited  chan struct{}
+}
+
+// Boot starts k with opts.
+func Boot(t testing.TB, k Kernel, opts Options) *Guest {
+	t.Helper()
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.WriteFile(run, []byte(opts.Run), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	initrd := filepath.Join(dir, "initrd.cpio.gz")
+	args := []string{"-o", initrd, "-r", run}
+	for _, f := range opts.Files {
+		args = append(args, "-a", f)
+	}
+	for _, m := range k.Modules {
+		args = append(args, "-m", m)
+	}
+	Script(t, "mkinitramfs.sh", args...)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close() // only its port number was wanted
+	guestPort := opts.GuestPort
+	if guestPort == 0 {
+		guestPort = 9335
+	}
+
+	g := &Guest{console: &consoleBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}
+	// quiet: with the console at loglevel 7 every printk would be written
+	// to the emulated serial port synchronously and dominate the latency.
+	cmd := exec.Command(filepath.Join(kernelDir(), "boot.sh"), "-k", k.Image, "-i", initrd,
+		"-p", fmt.Sprint(port), "-g", fmt.Sprint(guestPort), "-t", "900", "-a", "quiet "+opts.Append)
+	cmd.Stdout, cmd.Stderr = g.console, g.console
+	// Own process group: boot.sh runs QEMU under timeout(1), and the test
+	// must be able to stop all three.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(g.exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-g.exited
+		if t.Failed() {
+			t.Logf("guest console:\n%s", g.console)
+		}
+	})
+	return g
+}
+
+// Console returns what the guest printed on its serial console so far.
+func (g *Guest) Console() string { return g.console.String() }
+
+// Exited is closed when QEMU has exited.
+func (g *Guest) Exited() <-chan struct{} { return g.exited }
+
+// WaitConsole waits for a console line matching re and returns its
+// submatches. It fails the test if QEMU exits or timeout passes first.
+func (g *Guest) WaitConsole(t testing.TB, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := re.FindStringSubmatch(g.console.String()); m != nil {
+			return m
+		}
+		select {
+		case <-g.exited:
+			t.Fatalf("QEMU exited before the console showed %s", re)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console did not show %s within %s", re, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// consoleBuffer collects the serial console, without the \r of its line
+// ends so that (?m)$ matches.
+type consoleBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *consoleBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
+	// All of p counts as written, or the copy from QEMU's stdout would stop
+	// at the first \r with a short write.
+	return len(p), nil
+}
+
+func (b *consoleBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

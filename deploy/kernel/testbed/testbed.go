@@ -1,0 +1,89 @@
+// Package testbed boots kernels under QEMU for syscheckd's end-to-end tests:
+// the patched kernels that deploy/kernel/build-kernel.sh builds, Debian's
+// stock kernels that fetch-stock-kernel.sh unpacks, a busybox initramfs
+// with whatever the test adds, and QEMU's user network forwarding one guest
+// port to 127.0.0.1. It wraps the scripts beside it so that tests in any
+// package can drive a guest; only tests use it.
+package testbed
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// kernelDir is deploy/kernel, where the scripts are.
+func kernelDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// Script runs one of deploy/kernel's scripts and returns the last line it
+// printed, which is the path it built or fetched.
+func Script(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(kernelDir(), name), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+// Kernel is a kernel to boot, with what its initramfs needs.
+type Kernel struct {
+	Image     string   // bzImage or vmlinuz
+	Modules   []string // to insmod at boot: stock kernels build e1000 as a module
+	Kselftest string   // the static getprocessinfo kselftest for this kernel's number
+	Syscall   int      // the number getProcessInfo has on the patched kernel of the series
+}
+
+// Patched builds (or takes from the cache) the patched kernel of series.
+func Patched(t testing.TB, series string) Kernel {
+	t.Helper()
+	image := Script(t, "build-kernel.sh", series)
+	nr, err := os.ReadFile(filepath.Join(filepath.Dir(image), "syscall-nr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := Kernel{Image: image, Kselftest: filepath.Join(filepath.Dir(image), "getprocessinfo_test")}
+	if _, err := fmt.Sscan(strings.TrimSpace(string(nr)), &k.Syscall); err != nil {
+		t.Fatalf("syscall-nr: %v", err)
+	}
+	return k
+}
+
+// Stock fetches Debian's kernel of series. Its kselftest is the patched
+// series' own, so that it calls the same number.
+func Stock(t testing.TB, series string) Kernel {
+	t.Helper()
+	image := Script(t, "fetch-stock-kernel.sh", series)
+	order, err := os.ReadFile(filepath.Join(filepath.Dir(image), "modules.order"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Patched(t, series)
+	return Kernel{Image: image, Modules: strings.Fields(string(order)), Kselftest: p.Kselftest, Syscall: p.Syscall}
+}
+
+// BuildSyscheckd builds a static, stripped syscheckd into dir and returns
+// its path.
+func BuildSyscheckd(t testing.TB, dir string) string {
+	t.Helper()
+	out := filepath.Join(dir, "syscheckd")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/syscheckd")
+	build.Dir = filepath.Dir(filepath.Dir(kernelDir()))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, msg)
+	}
+	return out
+}
