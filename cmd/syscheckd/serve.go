@@ -142,6 +142,7 @@ func serve(opts options, logger *slog.Logger) int {
 		return exitFail
 	}
 	server := newServer(routes(reg, landing, health, sd))
+	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
 
