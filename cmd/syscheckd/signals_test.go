@@ -104,3 +104,89 @@ func TestDaemonShrugsOffABurstOfSIGHUPs(t *testing.T) {
 	default:
 	}
 }
+
+// TestDaemonShrugsOffSIGHUPsDuringStartUp sends SIGHUPs while the daemon is
+// still starting (reading kallsyms for the default symbol check, which
+// takes tens of milliseconds), before it handles SIGHUP itself: they must
+// not end it.
+func TestDaemonShrugsOffSIGHUPsDuringStartUp(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	addr := freeAddr(t)
+	stderr := &lockedBuffer{}
+	cmd := exec.Command(binary, "--web.listen-address="+addr, "--probe.interval=1s", "--probe.timeout=500ms")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Error("no exit within 15s of SIGTERM")
+		}
+	}()
+	// A signal sent before the Go runtime has run any initialiser kills
+	// any program: wait until SIGHUP shows as ignored.
+	status := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status"
+	waitForRaw(t, 5*time.Second, "SIGHUP to be ignored during start-up", func() bool {
+		return sigIgnHUP(status)
+	})
+	sent := 0
+	for ; sent < 1000 && !ready(addr); sent++ {
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatalf("after %d SIGHUPs: %v\n%s", sent, err, stderr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	waitFor(t, 20*time.Second, "syscheckd to be ready", func() bool { return ready(addr) })
+	select {
+	case <-exited:
+		t.Fatalf("syscheckd ended after %d SIGHUPs during start-up: %v\n%s", sent, cmd.ProcessState, stderr)
+	default:
+	}
+	t.Logf("%d SIGHUPs sent during start-up", sent)
+}
+
+// sigIgnHUP reports whether the process whose /proc status is at path
+// ignores SIGHUP (signal 1, the lowest bit of the SigIgn mask).
+func sigIgnHUP(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			v, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return err == nil && v&1 != 0
+		}
+	}
+	return false
+}
+
+func ready(addr string) bool {
+	resp, err := http.Get("http://" + addr + "/-/ready")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitForRaw is waitFor without its 50ms pause between checks.
+func waitForRaw(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+	}
+}
