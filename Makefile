@@ -85,7 +85,7 @@ dashboard:
 
 # bench prints a table of syscheckd's figures beside baselines measured in
 # the same run (C, idle exporters, the bare kernel): see the script, and
-# README's Performance section for a copy. Root; about a minute.
+# README's Performance section for a copy. Root; about a minute and a half.
 bench: deps
 	bash cmd/syscheckd/testdata/bench.sh
 

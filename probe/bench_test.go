@@ -43,6 +43,22 @@ func BenchmarkTimedCall(b *testing.B) {
 	b.ReportMetric(float64(durations[len(durations)/2]), "measured-ns")
 }
 
+// BenchmarkClockReadings is the floor of any measurement: two
+// CLOCK_MONOTONIC readings with nothing between them. measured-ns is their
+// median difference.
+func BenchmarkClockReadings(b *testing.B) {
+	durations := make([]int64, 0, 1<<20)
+	for b.Loop() {
+		start := kmsg.Monotonic()
+		d := kmsg.Monotonic() - start
+		if len(durations) < cap(durations) {
+			durations = append(durations, d)
+		}
+	}
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2]), "measured-ns")
+}
+
 // cpuTime is the CPU time used by this process and its reaped children.
 func cpuTime() time.Duration {
 	var self, kids syscall.Rusage
