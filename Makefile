@@ -12,12 +12,15 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
            -X github.com/prometheus/common/version.Branch=main
 
 # Debian packages the tests use: promtool for the rules, lintian and rpm for
-# the packages, setpriv for the test without CAP_SYSLOG, systemd-analyze for
-# the unit, headless chromium (and a font for its screenshot) for the
-# history page.
-APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core
+# the packages, setpriv and prlimit for the tests without CAP_SYSLOG and
+# with systemd's file limit, systemd-analyze for the unit, headless chromium
+# (and a font for its screenshot) for the history page. make bench adds gcc
+# and libc6-dev (the C baselines), wrk, and the exporters it compares
+# syscheckd with.
+APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
+                gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter
 
-.PHONY: all build demo deps test lint unit deploy-test e2e dashboard bench package clean
+.PHONY: all build demo deps test lint unit fuzz deploy-test e2e dashboard bench package clean
 
 all: build
 
@@ -48,7 +51,7 @@ deps:
 	@test -x $(GOLANGCI_LINT) && $(GOLANGCI_LINT) version 2>/dev/null | grep -q '$(GOLANGCI_LINT_VERSION:v%=%)' || \
 		GOBIN=$(GOBIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-test: deps lint unit deploy-test e2e
+test: deps lint unit fuzz deploy-test e2e
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -61,6 +64,18 @@ lint:
 # real binary against this kernel and /dev/kmsg (as root).
 unit:
 	$(GO) test -race -count=1 ./cmd/... ./probe/... ./kmsg/...
+
+# Each fuzz target runs for FUZZTIME; inputs that fail are written to the
+# package's testdata/fuzz/TARGET, where they stay as regression cases that
+# every go test runs.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./kmsg:FuzzRecord ./kmsg:FuzzPattern ./kmsg:FuzzReaderSequence ./cmd/syscheckd:FuzzParseFlags
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$pkg; \
+	done
 
 deploy-test:
 	$(GO) test -count=1 ./deploy/...
@@ -76,11 +91,11 @@ e2e:
 dashboard:
 	cd deploy/grafana && $(GO) run .
 
-# Benchmarks print each figure beside its baseline from the same run:
-# BenchmarkBareSyscall vs BenchmarkTimedCall (what the worker's timing adds),
-# and BenchmarkIsolatedProbe (a whole probe through a worker process).
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./probe/ ./kmsg/
+# bench prints a table of syscheckd's figures beside baselines measured in
+# the same run (C, idle exporters, the bare kernel): see the script, and
+# README's Performance section for a copy. Root; about a minute and a half.
+bench: deps
+	bash cmd/syscheckd/testdata/bench.sh
 
 package:
 	deploy/packaging/build.sh dist

@@ -148,9 +148,14 @@ func (r *Reader) openAtEnd() (kmsgparser.Parser, error) {
 const healthyFor = 10 * time.Second
 
 // consume forwards records until the parser's channel closes or ctx is
-// done. It reports whether the parser ran long enough to count as healthy.
+// done. It reports whether the parser counts as healthy: it ran long
+// enough, or it delivered records. An overrun ends a parser that worked;
+// backing off after each one would leave the reader closed for up to
+// Backoff.Max after a burst of kernel messages, and every probe meanwhile
+// would miss its record.
 func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bool {
 	started := time.Now()
+	delivered := false
 	msgs := p.Parse()
 	defer func() {
 		// Closing the file ends the parser's blocked read; draining lets a
@@ -167,8 +172,9 @@ func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bo
 			return true
 		case m, ok := <-msgs:
 			if !ok {
-				return time.Since(started) > healthyFor
+				return delivered || time.Since(started) > healthyFor
 			}
+			delivered = true
 			r.forward(FromMessage(m, r.clock()), sink)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ func TestReaderOnTheRealKernelLog(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test reads and writes /dev/kmsg: run it as root (CI does)")
 	}
+	waitForNoFlood(t)
 	reader := NewReader(kmsgparser.NewParser, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler), DefaultBackoff)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -75,4 +78,18 @@ func TestReaderOnTheRealKernelLog(t *testing.T) {
 			t.Fatalf("record %q not read within 5s", marker)
 		}
 	}
+}
+
+// waitForNoFlood holds off while cmd/syscheckd's flood test, which takes
+// this lock exclusively, overruns every reader of /dev/kmsg.
+func waitForNoFlood(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "syscheckd-devkmsg-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -247,4 +248,78 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// timedParsers hands out ps in order and records when each was opened.
+func timedParsers(ps ...*fakeParser) (Opener, func() []time.Duration) {
+	var (
+		mu    sync.Mutex
+		opens []time.Time
+	)
+	open := parsers(ps...)
+	return func() (kmsgparser.Parser, error) {
+			mu.Lock()
+			opens = append(opens, time.Now())
+			mu.Unlock()
+			return open()
+		}, func() []time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			var waits []time.Duration
+			for i := 1; i < len(opens); i++ {
+				waits = append(waits, opens[i].Sub(opens[i-1]))
+			}
+			return waits
+		}
+}
+
+// TestReaderReopensAtOnceAfterEveryOverrun plays a burst of kernel messages
+// that overruns the reader again and again: each parser delivered records
+// before it died, so each reopen waits the minimum, never a growing
+// backoff that would leave the log unread for up to half a minute.
+func TestReaderReopensAtOnceAfterEveryOverrun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const overruns = 8
+		ps := make([]*fakeParser, overruns+1)
+		for i := range ps {
+			ps[i] = newFakeParser()
+		}
+		open, waits := timedParsers(ps...)
+		u := startReader(t, open)
+		seq := 1
+		for _, p := range ps[:overruns] {
+			p.send(seq, 6, "noise")
+			seq += 100 // the ring buffer moved on meanwhile
+			p.stop()
+		}
+		ps[overruns].send(seq, 6, "last")
+		synctest.Wait()
+		want := slices.Repeat([]time.Duration{DefaultBackoff.Min}, overruns)
+		if diff := cmp.Diff(want, waits()); diff != "" {
+			t.Errorf("waits between opens (-want +got):\n%s", diff)
+		}
+		u.assertMetrics(t, metricsText("1", "9", "792", "8"))
+		u.stop()
+	})
+}
+
+// TestReaderBacksOffFromAParserThatDiesEmpty keeps the backoff for a
+// parser that fails before delivering anything, such as a read error on
+// every open.
+func TestReaderBacksOffFromAParserThatDiesEmpty(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := []*fakeParser{newFakeParser(), newFakeParser(), newFakeParser(), newFakeParser()}
+		open, waits := timedParsers(ps...)
+		u := startReader(t, open)
+		for _, p := range ps[:3] {
+			p.stop()
+		}
+		ps[3].send(1, 6, "a")
+		synctest.Wait()
+		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+		if diff := cmp.Diff(want, waits()); diff != "" {
+			t.Errorf("waits between opens (-want +got):\n%s", diff)
+		}
+		u.stop()
+	})
 }

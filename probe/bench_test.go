@@ -1,9 +1,12 @@
 package probe
 
 import (
+	"bytes"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +43,22 @@ func BenchmarkTimedCall(b *testing.B) {
 	b.ReportMetric(float64(durations[len(durations)/2]), "measured-ns")
 }
 
+// BenchmarkClockReadings is the floor of any measurement: two
+// CLOCK_MONOTONIC readings with nothing between them. measured-ns is their
+// median difference.
+func BenchmarkClockReadings(b *testing.B) {
+	durations := make([]int64, 0, 1<<20)
+	for b.Loop() {
+		start := kmsg.Monotonic()
+		d := kmsg.Monotonic() - start
+		if len(durations) < cap(durations) {
+			durations = append(durations, d)
+		}
+	}
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2]), "measured-ns")
+}
+
 // cpuTime is the CPU time used by this process and its reaped children.
 func cpuTime() time.Duration {
 	var self, kids syscall.Rusage
@@ -54,10 +73,17 @@ func cpuTime() time.Duration {
 // metrics. getppid returns the parent's pid, so the probe ends as
 // unexpected_return without waiting for a kernel record. cpu-ns/op counts
 // the daemon's and the worker's CPU.
+//
+// SYSCHECKD_BENCH_WORKER names another worker binary, such as the syscheckd
+// that make bench built: its start-up, with every package it links, is most
+// of a probe's cost.
 func BenchmarkIsolatedProbe(b *testing.B) {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
+	}
+	if w := os.Getenv("SYSCHECKD_BENCH_WORKER"); w != "" {
+		exe = w
 	}
 	cfg := testConfig
 	cfg.Syscall = unix.SYS_GETPPID
@@ -73,4 +99,42 @@ func BenchmarkIsolatedProbe(b *testing.B) {
 		m.Observe(r)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkSpawn breaks a probe's cost down: it starts and reaps commands
+// the way a Worker starts its process, with the worker's environment. Its
+// commands come from SYSCHECKD_BENCH_SPAWN, "NAME=PATH ARGS...;..." (make
+// bench passes a static C program that returns at once, an empty Go
+// program and the syscheckd worker); without it, this test binary as a
+// worker.
+func BenchmarkSpawn(b *testing.B) {
+	spec := os.Getenv("SYSCHECKD_BENCH_SPAWN")
+	if spec == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		spec = "test-worker=" + exe + " " + WorkerArg + " 39"
+	}
+	for entry := range strings.SplitSeq(spec, ";") {
+		name, command, ok := strings.Cut(entry, "=")
+		argv := strings.Fields(command)
+		if !ok || len(argv) == 0 {
+			b.Fatalf("SYSCHECKD_BENCH_SPAWN: bad entry %q", entry)
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu := cpuTime()
+			for b.Loop() {
+				cmd := exec.Command(argv[0], argv[1:]...)
+				cmd.Env = workerEnv
+				cmd.SysProcAttr = workerProcAttr()
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Run(); err != nil {
+					b.Fatalf("%s: %v: %s", argv[0], err, out.String())
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }

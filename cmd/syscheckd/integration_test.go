@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,12 +29,19 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if fuzzing() {
+		// Fuzz targets need no binary, and every fuzz worker process runs
+		// TestMain again.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "syscheckd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,7 +61,26 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// Keep-alive connections of http.Get are not leaks.
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
+}
+
+// fuzzing reports whether go test runs a fuzz target (-test.fuzz) or is
+// one of its workers.
+func fuzzing() bool {
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			return true
+		}
+	}
+	return false
 }
 
 func requireRoot(t *testing.T) {

@@ -140,6 +140,7 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 
 	page := &historyPage{probes: probes, kernel: d.kernel, reloader: rl}
 	server := newServer(routes(reg, page, health, sd, rl, probes))
+	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
 
