@@ -246,3 +246,39 @@ func TestStock612WithoutSymbolCheckCrashesOnlyTheWorker(t *testing.T) {
 		t.Errorf("daemon stopped serving after the crashes: %v", err)
 	}
 }
+
+// floodScript keeps the patched guest's kernel log busy while syscheckd
+// probes: drop_caches printk's a kernel-facility record on every write, and
+// a forger writes the exact seed line from userspace.
+const floodScript = `#!/bin/sh
+echo on > /proc/sys/kernel/printk_devkmsg
+(while :; do echo 3 > /proc/sys/vm/drop_caches; done) &
+(while :; do echo "getProcessInfo - hey there" > /dev/kmsg; done) &
+echo "E2E-DAEMON: start"
+exec /bin/syscheckd --web.listen-address=:9335 --probe.interval=1s --probe.timeout=900ms
+`
+
+// TestPatched61UnderAKernelLogFlood: with kernel-facility noise and forged
+// seed lines flooding the log, no forgery makes a probe succeed and no
+// probe whose record was written is reported kmsg_missing unless the reader
+// lost records and counted them.
+func TestPatched61UnderAKernelLogFlood(t *testing.T) {
+	k := patched(t, "6.1")
+	g := guest{testbed.Boot(t, k, testbed.Options{Run: floodScript, Files: []string{syscheckdBinary(t)}})}
+	m := g.waitForProbes(t, "success", 5)
+	for _, r := range []string{"absent", "conflict", "errno", "unexpected_return", "timeout", "crashed"} {
+		if v := probes(m, r); v != 0 {
+			t.Errorf("%v probes ended in %s under the flood", v, r)
+		}
+	}
+	missing, lost := probes(m, "kmsg_missing"), m.Value("syscheck_kmsg_lost_records_total", nil)
+	if missing > 0 && lost == 0 {
+		t.Errorf("%v probes reported kmsg_missing but no record was lost", missing)
+	}
+	if v := m.Value("syscheck_kmsg_spoofed_total", nil); v <= 0 {
+		t.Errorf("syscheck_kmsg_spoofed_total = %v: the forger's lines were not seen", v)
+	}
+	records := m.Value("syscheck_kmsg_records_total", nil)
+	t.Logf("under the flood: %v success, %v kmsg_missing, %v records read, %v lost, %v spoofed, %v reopens",
+		probes(m, "success"), missing, records, lost, m.Value("syscheck_kmsg_spoofed_total", nil), m.Value("syscheck_kmsg_reopens_total", nil))
+}
