@@ -14,8 +14,8 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # Debian packages the tests use: promtool for the rules, lintian and rpm for
 # the packages, setpriv for the test without CAP_SYSLOG, systemd-analyze for
 # the unit, headless chromium (and a font for its screenshot) for the
-# history page.
-APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core
+# history page, Prometheus and Alertmanager for the fleet test.
+APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux systemd curl chromium fonts-dejavu-core
 
 .PHONY: all build demo deps test lint unit deploy-test e2e dashboard bench package clean
 
@@ -70,8 +70,12 @@ deploy-test:
 # and the kselftest in an initramfs. The first run builds two kernels and
 # downloads Debian's (about 10 minutes on 2 cores); later runs reuse them
 # from $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test).
+# deploy/prometheus adds the fleet test: three guests scraped by a real
+# Prometheus and Alertmanager (about 3.5 minutes). -p 1 runs the two
+# packages one after the other: their QEMU guests would otherwise share the
+# two cores and stretch every timing.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m -v ./deploy/kernel/
+	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/
 
 dashboard:
 	cd deploy/grafana && $(GO) run .
