@@ -14,10 +14,10 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # Debian packages the tests use: promtool for the rules, lintian and rpm for
 # the packages, setpriv and prlimit for the tests without CAP_SYSLOG and
 # with systemd's file limit, systemd-analyze for the unit, headless chromium
-# (and a font for its screenshot) for the history page. make bench adds gcc
-# and libc6-dev (the C baselines), wrk, and the exporters it compares
-# syscheckd with.
-APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
+# (and a font for its screenshot) for the history page, Prometheus and
+# Alertmanager for the fleet test. make bench adds gcc and libc6-dev (the C
+# baselines), wrk, and the exporters it compares syscheckd with.
+APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
                 gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter
 
 .PHONY: all build demo deps test lint unit fuzz deploy-test e2e dashboard bench package clean
@@ -85,8 +85,12 @@ deploy-test:
 # and the kselftest in an initramfs. The first run builds two kernels and
 # downloads Debian's (about 10 minutes on 2 cores); later runs reuse them
 # from $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test).
+# deploy/prometheus adds the fleet test: three guests scraped by a real
+# Prometheus and Alertmanager (about 3.5 minutes). -p 1 runs the two
+# packages one after the other: their QEMU guests would otherwise share the
+# two cores and stretch every timing.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m -v ./deploy/kernel/
+	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/
 
 dashboard:
 	cd deploy/grafana && $(GO) run .
