@@ -304,7 +304,7 @@ func Dashboard() (dashboard.Dashboard, error) {
 	d.WithPanel(table.NewPanelBuilder().
 		Id(n.id()).
 		Title("Hosts").
-		Description("One row per host and probe. Recent result: the result counted most often over the last 2m (about four probes). Since last success: time since syscheck_last_success_timestamp_seconds; decades mean never.").
+		Description("One row per host and probe. Recent result: the result counted most often over the last 2m (about four probes). Since last success: time since syscheck_last_success_timestamp_seconds; decades mean never (hosts that never succeeded are listed too).").
 		Datasource(ds()).
 		Height(10).Span(24).
 		Unit("s").
@@ -316,7 +316,10 @@ func Dashboard() (dashboard.Dashboard, error) {
 			common.NewTableSortByFieldStateBuilder().DisplayName("Since last success").Desc(true),
 		}).
 		WithTarget(query("A", fmt.Sprintf(`max by (job, instance, probe, release, result) (
-  (time() - syscheck_last_success_timestamp_seconds{%[1]s})
+  (
+    (time() - syscheck_last_success_timestamp_seconds{%[1]s})
+    or (0 * syscheck_probe_success{%[1]s} + time())
+  )
   * on (job, instance) group_left (release) syscheck_kernel_info{%[1]s}
   * on (job, instance, probe) group_left (result) (
     0 * topk by (job, instance, probe) (1, increase(syscheck_probes_total{%[1]s}[2m]) > 0) + 1
