@@ -14,8 +14,10 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # Debian packages the tests use: promtool for the rules, lintian and rpm for
 # the packages, setpriv for the test without CAP_SYSLOG, systemd-analyze for
 # the unit, headless chromium (and a font for its screenshot) for the
-# history page.
-APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core
+# history page, debootstrap and e2fsprogs for the VM tests' Debian disk images,
+# QEMU for every guest.
+APT_PACKAGES := prometheus lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
+	debootstrap e2fsprogs qemu-system-x86
 
 .PHONY: all build demo deps test lint unit deploy-test e2e dashboard bench package clean
 
@@ -67,11 +69,14 @@ deploy-test:
 	cd deploy/grafana && $(GO) test -count=1 ./...
 
 # End-to-end: patched and stock kernels booted in QEMU (TCG) with syscheckd
-# and the kselftest in an initramfs. The first run builds two kernels and
-# downloads Debian's (about 10 minutes on 2 cores); later runs reuse them
+# and the kselftest in an initramfs (deploy/kernel); then Debian bookworm
+# disk images with systemd as PID 1 and the .deb installed, on a patched
+# kernel with what systemd needs and on Debian's own (deploy/systemd). The
+# first run builds three kernels, downloads Debian's and debootstraps two
+# root file systems (about 25 minutes on 2 cores); later runs reuse them
 # from $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test).
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m -v ./deploy/kernel/
+	$(GO) test -tags e2e -count=1 -timeout 60m -v ./deploy/kernel/ ./deploy/systemd/
 
 dashboard:
 	cd deploy/grafana && $(GO) run .
