@@ -201,10 +201,12 @@ func checkStatus(t *testing.T, g vm, wantStatus string) map[string]string {
 // restarts a stopped daemon; an upgrade keeps the admin's ARGS; removal
 // stops the service.
 func TestVMPatchedKernel(t *testing.T) {
+	// The image first: on a cold run debootstrap then overlaps with the
+	// kernel builds of deploy/kernel's tests, which hold the build lock.
+	img := image(t, "patched")
 	start := time.Now()
 	kernel := testbed.SystemdHost(t, "6.1")
 	t.Logf("kernel %s ready in %s", kernel, time.Since(start).Round(time.Second))
-	img := image(t, "patched")
 	g := bootVM(t, kernel, "", img, "")
 
 	kv := checkStatus(t, g, `^getProcessInfo: success`)
