@@ -13,7 +13,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../kernel/lib.sh
+# shellcheck source=SCRIPTDIR/../../kernel/lib.sh
 . "$here/../../kernel/lib.sh"
 
 rootfs='' image='' size=1500M debs=() adds=() units=()
@@ -28,7 +28,9 @@ while [ $# -gt 0 ]; do
 	*) die "unknown argument '$1'" ;;
 	esac
 done
-[ -n "$rootfs" ] && [ -n "$image" ] || die "usage: $0 -r ROOTFS -o IMAGE [-i DEB] [-a SRC:DEST] [-e UNIT]"
+if [ -z "$rootfs" ] || [ -z "$image" ]; then
+	die "usage: $0 -r ROOTFS -o IMAGE [-i DEB] [-a SRC:DEST] [-e UNIT]"
+fi
 [ -f "$rootfs/.complete" ] || die "$rootfs is not a finished mkrootfs.sh tree"
 command -v mkfs.ext4 >/dev/null || need_pkgs e2fsprogs
 
