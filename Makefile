@@ -15,10 +15,13 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # the packages, setpriv and prlimit for the tests without CAP_SYSLOG and
 # with systemd's file limit, systemd-analyze for the unit, headless chromium
 # (and a font for its screenshot) for the history page, Prometheus and
-# Alertmanager for the fleet test. make bench adds gcc and libc6-dev (the C
-# baselines), wrk, and the exporters it compares syscheckd with.
+# Alertmanager for the fleet test, debootstrap and e2fsprogs for the VM
+# tests' Debian disk images, QEMU for every guest. make bench adds gcc and
+# libc6-dev (the C baselines), wrk, and the exporters it compares syscheckd
+# with.
 APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
-                gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter
+                gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter \
+                debootstrap e2fsprogs qemu-system-x86
 
 .PHONY: all build demo deps test lint unit fuzz deploy-test e2e dashboard bench package clean
 
@@ -82,15 +85,17 @@ deploy-test:
 	cd deploy/grafana && $(GO) test -count=1 ./...
 
 # End-to-end: patched and stock kernels booted in QEMU (TCG) with syscheckd
-# and the kselftest in an initramfs. The first run builds two kernels and
-# downloads Debian's (about 10 minutes on 2 cores); later runs reuse them
-# from $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test).
-# deploy/prometheus adds the fleet test: three guests scraped by a real
-# Prometheus and Alertmanager (about 3.5 minutes). -p 1 runs the two
+# and the kselftest in an initramfs (deploy/kernel); the fleet test, three
+# guests scraped by a real Prometheus and Alertmanager (deploy/prometheus);
+# Debian bookworm disk images with systemd as PID 1 and the .deb installed,
+# on a patched kernel with what systemd needs and on Debian's own
+# (deploy/systemd). The first run builds three kernels, downloads Debian's
+# and debootstraps two root file systems; later runs reuse them from
+# $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test). -p 1 runs the
 # packages one after the other: their QEMU guests would otherwise share the
 # two cores and stretch every timing.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/
+	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/ ./deploy/systemd/
 
 dashboard:
 	cd deploy/grafana && $(GO) run .

@@ -18,4 +18,12 @@
 // syscheckd.socket optionally lets systemd own :9335 (--web.systemd-socket),
 // and the file default becomes /etc/default/syscheckd, whose ARGS variable
 // carries the daemon's flags.
+//
+// The VM tests (build tag e2e, vm_e2e_test.go and vm_stock_e2e_test.go) prove
+// the unit on a real systemd: a Debian bookworm root file system made by
+// vm/mkrootfs.sh (debootstrap, cached), the .deb installed by dpkg into a
+// disk image by vm/mkimage.sh (mkfs.ext4 -d, nothing mounted), booted under
+// QEMU on the patched 6.1 kernel from deploy/kernel/systemd-host and on
+// Debian's stock 6.1 kernel. vm/vm-scenario runs the steps inside the guest
+// and reports on the serial console.
 package systemd

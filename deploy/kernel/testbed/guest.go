@@ -33,6 +33,7 @@ type Guest struct {
 	Addr    string
 	console *consoleBuffer
 	exited  chan struct{}
+	control net.Conn // the second serial port, for BootDisk guests
 }
 
 // Boot starts k with opts.
@@ -53,12 +54,7 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	}
 	Script(t, "mkinitramfs.sh", args...)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close() // only its port number was wanted
+	port := freePort(t)
 	guestPort := opts.GuestPort
 	if guestPort == 0 {
 		guestPort = 9335
@@ -67,8 +63,28 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	g := &Guest{console: &consoleBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}
 	// quiet: with the console at loglevel 7 every printk would be written
 	// to the emulated serial port synchronously and dominate the latency.
-	cmd := exec.Command(filepath.Join(kernelDir(), "boot.sh"), "-k", k.Image, "-i", initrd,
+	g.start(t, "-k", k.Image, "-i", initrd,
 		"-p", fmt.Sprint(port), "-g", fmt.Sprint(guestPort), "-t", "900", "-a", "quiet "+opts.Append)
+	return g
+}
+
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close() // only its port number was wanted
+	return port
+}
+
+// start runs boot.sh with args, its output into g's console, and stops it
+// when the test ends.
+func (g *Guest) start(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(kernelDir(), "boot.sh"), args...)
 	cmd.Stdout, cmd.Stderr = g.console, g.console
 	// Own process group: boot.sh runs QEMU under timeout(1), and the test
 	// must be able to stop all three.
@@ -83,11 +99,13 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-g.exited
+		if g.control != nil {
+			_ = g.control.Close()
+		}
 		if t.Failed() {
 			t.Logf("guest console:\n%s", g.console)
 		}
 	})
-	return g
 }
 
 // Console returns what the guest printed on its serial console so far.

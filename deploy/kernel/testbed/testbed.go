@@ -87,3 +87,12 @@ func BuildSyscheckd(t testing.TB, dir string) string {
 	}
 	return out
 }
+
+// SystemdHost builds (or takes from the cache) the patched kernel of series
+// with systemd-host/config/systemd-host.config on top of the guest fragment:
+// enough for a Debian system with systemd as PID 1 on a virtio disk. Its
+// own cache key leaves Patched's kernels alone.
+func SystemdHost(t testing.TB, series string) string {
+	t.Helper()
+	return Script(t, filepath.Join("systemd-host", "build-kernel.sh"), series)
+}

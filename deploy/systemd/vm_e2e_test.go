@@ -1,0 +1,277 @@
+//go:build e2e
+
+package systemd
+
+// The VM tests boot a minimal Debian bookworm (debootstrap, systemd as
+// PID 1) from an ext4 disk image under QEMU, with syscheckd installed from
+// its .deb by dpkg, and check the real unit with all its hardening through
+// the forwarded metrics port and the guest's serial console. There is no
+// ssh: vm/vm-scenario, started by vm/vm-scenario.service once syscheckd is
+// up, performs the steps and prints markers (VM-STEP, VM-KV, VM-WAIT); at
+// each VM-WAIT the test scrapes the port and answers on the guest's second
+// serial port. Run them with `make e2e`; they need root (debootstrap,
+// chroot) and build or take from $SYSCHECKD_CACHE a kernel and a root file
+// system.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+)
+
+const (
+	oldVersion = "0.1.0"
+	newVersion = "0.1.1"
+	// The unit's WatchdogSec= and RestartSec=.
+	watchdogTimeout = 30 * time.Second
+	restartDelay    = 5 * time.Second
+	// kernelCmdline keeps the serial console for the scenario's markers:
+	// no kernel messages below warnings, no systemd status lines.
+	kernelCmdline = "quiet systemd.show_status=false"
+)
+
+// run runs a script and returns the last line it printed on stdout, the
+// path it made.
+func run(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+// buildDeb builds the .deb of version and returns its path.
+func buildDeb(t *testing.T, version string) string {
+	t.Helper()
+	requireTool(t, "go", "install Go")
+	dir := t.TempDir()
+	run(t, []string{"SYSCHECKD_VERSION=" + version}, "../packaging/build.sh", dir)
+	debs, err := filepath.Glob(filepath.Join(dir, "syscheckd_"+version+"*_amd64.deb"))
+	if err != nil || len(debs) != 1 {
+		t.Fatalf("build.sh made %v in %s, want one syscheckd_%s .deb", debs, dir, version)
+	}
+	return debs[0]
+}
+
+// image makes a disk image from the root file system of flavour with
+// syscheckd's old .deb installed, its new one in /root for the upgrade, and
+// the scenario enabled.
+func image(t *testing.T, flavour string) string {
+	t.Helper()
+	// The scripts install debootstrap, e2fsprogs and QEMU when missing, and
+	// fail when they cannot.
+	start := time.Now()
+	rootfs := run(t, nil, "vm/mkrootfs.sh", flavour)
+	t.Logf("root file system %s ready in %s", rootfs, time.Since(start).Round(time.Second))
+	start = time.Now()
+	oldDeb, newDeb := buildDeb(t, oldVersion), buildDeb(t, newVersion)
+	t.Logf("packages %s and %s built in %s", filepath.Base(oldDeb), filepath.Base(newDeb), time.Since(start).Round(time.Second))
+	start = time.Now()
+	img := run(t, nil, "vm/mkimage.sh", "-r", rootfs, "-o", filepath.Join(t.TempDir(), "disk.img"),
+		"-i", oldDeb,
+		"-a", newDeb+":/root/syscheckd-upgrade.deb",
+		"-a", "vm/vm-scenario:/usr/local/sbin/vm-scenario",
+		"-a", "vm/vm-scenario.service:/etc/systemd/system/vm-scenario.service",
+		"-e", "vm-scenario.service")
+	t.Logf("disk image made in %s", time.Since(start).Round(time.Second))
+	return img
+}
+
+// vm is a booted guest running vm-scenario.
+type vm struct {
+	*testbed.Guest
+	booted time.Time
+}
+
+// step waits for the scenario's VM-WAIT: name and returns its VM-KV facts.
+func (g vm) step(t *testing.T, name string, timeout time.Duration) map[string]string {
+	t.Helper()
+	g.WaitConsole(t, regexp.MustCompile(`(?m)^VM-(WAIT: `+name+`|FAIL: .*)$`), timeout)
+	if m := regexp.MustCompile(`(?m)^VM-FAIL: .*$`).FindString(g.Console()); m != "" {
+		t.Fatalf("the guest gave up: %s", m)
+	}
+	kv := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^VM-KV: `+name+` ([^=\n]+)=(.*)$`).FindAllStringSubmatch(g.Console(), -1) {
+		kv[m[1]] = m[2]
+	}
+	for _, m := range regexp.MustCompile(`(?m)^VM-LOG: `+name+` (.*)$`).FindAllStringSubmatch(g.Console(), -1) {
+		t.Logf("guest %s: %s", name, m[1])
+	}
+	return kv
+}
+
+// next lets the scenario go on past its VM-WAIT.
+func (g vm) next(t *testing.T) {
+	t.Helper()
+	if err := g.Send("go"); err != nil {
+		t.Fatalf("writing to the guest's ttyS1: %v", err)
+	}
+}
+
+// want checks one fact of a step.
+func want(t *testing.T, step string, kv map[string]string, key, value string) {
+	t.Helper()
+	if kv[key] != value {
+		t.Errorf("%s: %s = %q, want %q", step, key, kv[key], value)
+	}
+}
+
+// scrapeUntil scrapes the guest until ok accepts the metrics.
+func (g vm) scrapeUntil(t *testing.T, what string, timeout time.Duration, ok func(testbed.Metrics) bool) testbed.Metrics {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		m, err := testbed.Scrape(g.Addr)
+		if err == nil && ok(m) {
+			return m
+		}
+		lastErr = err
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("%s: not seen on http://%s/metrics within %s (last error: %v)", what, g.Addr, timeout, lastErr)
+	return nil
+}
+
+func probeSuccess(m testbed.Metrics) float64 {
+	return m.Value("syscheck_probe_success", map[string]string{"probe": "getProcessInfo"})
+}
+
+func probes(m testbed.Metrics, result string) float64 {
+	return m.Value("syscheck_probes_total", map[string]string{"probe": "getProcessInfo", "result": result})
+}
+
+func bootVM(t *testing.T, kernel, initrd, img, append string) vm {
+	t.Helper()
+	g := vm{testbed.BootDisk(t, kernel, testbed.DiskOptions{
+		Image: img, Initrd: initrd, Append: kernelCmdline + " " + append,
+	}), time.Now()}
+	return g
+}
+
+// checkStatus is the first step on either kernel: the unit is up, READY=1
+// was sent (Type=notify: active only after it), and the sandbox is the
+// unit's.
+func checkStatus(t *testing.T, g vm, wantStatus string) map[string]string {
+	t.Helper()
+	kv := g.step(t, "status", 5*time.Minute)
+	t.Logf("syscheckd active %s after QEMU started (ActiveEnterTimestampMonotonic=%s us)",
+		time.Since(g.booted).Round(time.Second), kv["ActiveEnterTimestampMonotonic"])
+	want(t, "status", kv, "ActiveState", "active")
+	want(t, "status", kv, "SubState", "running")
+	want(t, "status", kv, "NRestarts", "0")
+	want(t, "status", kv, "WatchdogUSec", "30s")
+	if !regexp.MustCompile(wantStatus).MatchString(kv["StatusText"]) {
+		t.Errorf("StatusText = %q, want a match for %s", kv["StatusText"], wantStatus)
+	}
+	t.Logf("StatusText=%s", kv["StatusText"])
+	// DynamicUser=yes, CAP_SYSLOG (bit 34) only, seccomp filter mode.
+	want(t, "status", kv, "proc.CapEff", "0000000400000000")
+	want(t, "status", kv, "proc.CapBnd", "0000000400000000")
+	want(t, "status", kv, "proc.CapAmb", "0000000400000000")
+	want(t, "status", kv, "proc.NoNewPrivs", "1")
+	want(t, "status", kv, "proc.Seccomp", "2")
+	// systemd allocates dynamic users from 61184-65519.
+	if uid, _ := strconv.Atoi(strings.Fields(kv["proc.Uid"] + " x")[0]); uid < 61184 || uid > 65519 {
+		t.Errorf("syscheckd runs as uid %q, want a dynamic user (61184-65519)", kv["proc.Uid"])
+	}
+	t.Logf("in the guest, systemd-analyze security syscheckd: %s", kv["security"])
+	t.Logf("failed units in the guest: %q", kv["failed"])
+	if !strings.Contains(kv["security"], "Overall exposure level for syscheckd.service") {
+		t.Errorf("systemd-analyze security in the guest: %q", kv["security"])
+	}
+	return kv
+}
+
+// TestVMPatchedKernel: the patched 6.1 kernel with systemd's needs built in
+// boots the image; the probe succeeds under the hardened unit; the watchdog
+// restarts a stopped daemon; an upgrade keeps the admin's ARGS; removal
+// stops the service.
+func TestVMPatchedKernel(t *testing.T) {
+	// The image first: on a cold run debootstrap then overlaps with the
+	// kernel builds of deploy/kernel's tests, which hold the build lock.
+	img := image(t, "patched")
+	start := time.Now()
+	kernel := testbed.SystemdHost(t, "6.1")
+	t.Logf("kernel %s ready in %s", kernel, time.Since(start).Round(time.Second))
+	g := bootVM(t, kernel, "", img, "")
+
+	kv := checkStatus(t, g, `^getProcessInfo: success`)
+	m := g.scrapeUntil(t, "a successful probe", time.Minute, func(m testbed.Metrics) bool { return probeSuccess(m) == 1 })
+	if n := probes(m, "success"); n < 1 {
+		t.Errorf("syscheck_probes_total{result=\"success\"} = %v, want >= 1", n)
+	}
+	for _, r := range []string{"absent", "conflict", "errno", "unexpected_return", "kmsg_missing", "timeout", "crashed"} {
+		if n := probes(m, r); n > 0 {
+			t.Errorf("syscheck_probes_total{result=%q} = %v, want 0 under the hardened unit", r, n)
+		}
+	}
+	if v := m.Value("syscheck_build_info", map[string]string{"version": oldVersion}); v != 1 {
+		t.Errorf("syscheck_build_info{version=%q} = %v, want 1", oldVersion, v)
+	}
+	firstPID := kv["MainPID"]
+	g.next(t)
+
+	// The scenario SIGSTOPs the main process: no more WATCHDOG=1. systemd
+	// kills it (SIGABRT) at most WatchdogSec after the last ping, and starts
+	// it again RestartSec later; READY=1 comes after the first probe.
+	kv = g.step(t, "watchdog", 4*time.Minute)
+	want(t, "watchdog", kv, "stopped", firstPID)
+	want(t, "watchdog", kv, "ActiveState", "active")
+	want(t, "watchdog", kv, "NRestarts", "1")
+	if kv["MainPID"] == firstPID || kv["MainPID"] == "" {
+		t.Errorf("MainPID after the watchdog = %q, want a new one (was %s)", kv["MainPID"], firstPID)
+	}
+	ms, err := strconv.Atoi(kv["restart_ms"])
+	limit := watchdogTimeout + restartDelay + 20*time.Second // + a first probe under TCG
+	if err != nil || time.Duration(ms)*time.Millisecond > limit {
+		t.Errorf("restart after SIGSTOP took %q ms, want at most %s", kv["restart_ms"], limit)
+	}
+	t.Logf("SIGSTOP to a new READY process: %s ms", kv["restart_ms"])
+	if !regexp.MustCompile(`(?m)^VM-LOG: watchdog .*Watchdog timeout`).MatchString(g.Console()) {
+		t.Errorf("the guest's journal has no watchdog timeout for syscheckd")
+	}
+	g.scrapeUntil(t, "a successful probe after the restart", time.Minute, func(m testbed.Metrics) bool {
+		return probeSuccess(m) == 1 && probes(m, "success") >= 1
+	})
+	g.next(t)
+
+	// The admin's ARGS, set before the upgrade, survive it and reach the
+	// new daemon.
+	kv = g.step(t, "upgrade", 4*time.Minute)
+	want(t, "upgrade", kv, "dpkg", "0")
+	want(t, "upgrade", kv, "version", newVersion+"-1")
+	want(t, "upgrade", kv, "args", `ARGS="--probe.interval=7s"`)
+	want(t, "upgrade", kv, "ActiveState", "active")
+	want(t, "upgrade", kv, "proc.CapEff", "0000000400000000")
+	if !strings.Contains(kv["cmdline"], "--probe.interval=7s") {
+		t.Errorf("upgraded daemon's command line %q lacks --probe.interval=7s", kv["cmdline"])
+	}
+	g.scrapeUntil(t, "the new version probing successfully", time.Minute, func(m testbed.Metrics) bool {
+		return m.Value("syscheck_build_info", map[string]string{"version": newVersion}) == 1 && probeSuccess(m) == 1
+	})
+	g.next(t)
+
+	kv = g.step(t, "remove", 3*time.Minute)
+	want(t, "remove", kv, "dpkg", "0")
+	want(t, "remove", kv, "active", "inactive")
+	want(t, "remove", kv, "binary", "gone")
+	if _, err := testbed.Scrape(g.Addr); err == nil {
+		t.Errorf("the metrics port still answers after removal")
+	}
+	g.next(t)
+	g.WaitConsole(t, regexp.MustCompile(`(?m)^VM-STEP: done$`), time.Minute)
+}
