@@ -30,6 +30,12 @@ patchdir=$here/patches/$series
 
 need_pkgs build-essential flex bison bc libelf-dev libssl-dev xz-utils kmod
 
+# Run from `make test`, the environment carries the outer make's MAKELEVEL
+# and MAKEFLAGS. The kselftest's lib.mk only sets OUTPUT to its own directory
+# at MAKELEVEL 0; one level down it would link the test to
+# /getprocessinfo_test. Each make below starts afresh.
+unset MAKELEVEL MAKEFLAGS MFLAGS
+
 mkdir -p "$SYSCHECKD_CACHE"/{debs,kernels,build}
 deb=$(fetch_deb "$suite" "linux-source-$series" "$SYSCHECKD_CACHE/debs")
 pkgver=$(dpkg-deb -f "$deb" Version)
@@ -96,7 +102,7 @@ mk bzImage >>"$buildlog" 2>&1 || { tail -40 "$buildlog" >&2; die "kernel build f
 log "building the kselftest"
 {
 	mk headers
-	make -C tools/testing/selftests/getprocessinfo
+	make -C tools/testing/selftests/getprocessinfo OUTPUT="$PWD/tools/testing/selftests/getprocessinfo"
 } >>"$buildlog" 2>&1 || { tail -40 "$buildlog" >&2; die "kselftest build failed, see $buildlog"; }
 
 nr=$(awk '$3 == "getProcessInfo" {print $1}' arch/x86/entry/syscalls/syscall_64.tbl)
