@@ -91,7 +91,8 @@ deploy-test:
 # on a patched kernel with what systemd needs and on Debian's own
 # (deploy/systemd). The first run builds three kernels, downloads Debian's
 # and debootstraps two root file systems; later runs reuse them from
-# $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test). -p 1 runs the
+# $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test). The whole make test
+# took 20.5 minutes from an empty cache on 2 cores, 9 with it. -p 1 runs the
 # packages one after the other: their QEMU guests would otherwise share the
 # two cores and stretch every timing.
 e2e:
