@@ -88,7 +88,7 @@ func BenchmarkIsolatedProbe(b *testing.B) {
 	cfg := testConfig
 	cfg.Syscall = unix.SYS_GETPPID
 	w := kmsg.NewWatcher(cfg.Pattern, kmsg.NewMetrics(prometheus.NewRegistry()))
-	p := NewProber(cfg, Decision{Call: true}, NewWorker(exe), w, slog.New(slog.DiscardHandler))
+	p := NewProber(cfg, Decision{Call: true}, NewWorker(exe, slog.New(slog.DiscardHandler)), w, slog.New(slog.DiscardHandler))
 	m := NewMetrics(prometheus.NewRegistry())
 	cpu := cpuTime()
 	for b.Loop() {
@@ -114,7 +114,7 @@ func BenchmarkSpawn(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		spec = "test-worker=" + exe + " " + WorkerArg + " 39"
+		spec = "test-worker=" + exe + " " + WorkerArg
 	}
 	for entry := range strings.SplitSeq(spec, ";") {
 		name, command, ok := strings.Cut(entry, "=")

@@ -11,7 +11,7 @@ import (
 // test binary as their executable, as the daemon does with itself.
 func TestMain(m *testing.M) {
 	if IsWorker(os.Args) {
-		os.Exit(WorkerMain(os.Args, os.Stdout))
+		os.Exit(WorkerMain(os.Args, os.Stdin, os.Stdout))
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,27 +14,42 @@ import (
 	"github.com/syscheckd/syscheckd/kmsg"
 )
 
-// WorkerMain is the whole life of a probe worker: args are os.Args, the
-// Outcome goes to out. It returns the process's exit status. When the call
-// kills the process, nothing is printed and the parent sees the signal.
-func WorkerMain(args []string, out io.Writer) int {
-	if len(args) != 3 {
-		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "NUMBER")
-		return 2
-	}
-	nr, err := strconv.Atoi(args[2])
-	if err != nil || nr < 0 || nr > MaxSyscall {
-		fmt.Fprintf(out, "bad system call number %q\n", args[2])
+// WorkerMain is the whole life of a probe worker: args are os.Args. It
+// reads one system call number per line from in, makes the call and writes
+// its Outcome to out, until in ends. It returns the process's exit status.
+// When a call kills the process, nothing more is written and the parent
+// sees the signal.
+func WorkerMain(args []string, in io.Reader, out io.Writer) int {
+	if len(args) != 2 {
+		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "(numbers on standard input)")
 		return 2
 	}
 	if err := prepareToCrash(); err != nil {
 		fmt.Fprintln(out, err)
 		return 1
 	}
-	if _, err := fmt.Fprint(out, formatOutcome(call(nr))); err != nil {
-		return 1 // the parent reports a worker that exited without an outcome
+	return serve(bufio.NewReaderSize(in, 64), out, make([]byte, 0, 96))
+}
+
+// serve is the worker's loop. It does not allocate (the worker runs with
+// the collector off), so nothing but the call runs between two requests.
+func serve(in *bufio.Reader, out io.Writer, buf []byte) int {
+	for {
+		line, err := in.ReadSlice('\n')
+		if err == io.EOF && len(line) == 0 {
+			return 0 // the daemon closed the pipe: stop
+		}
+		if err != nil {
+			return 3 // a request without its newline, or one too long
+		}
+		nr, ok := parseRequest(line[:len(line)-1])
+		if !ok {
+			return 2
+		}
+		if _, err := out.Write(appendOutcome(buf[:0], call(nr))); err != nil {
+			return 1 // the parent reports a worker that ended without an outcome
+		}
 	}
-	return 0
 }
 
 // call makes system call nr with no arguments and times it. RawSyscall

@@ -11,7 +11,7 @@ import (
 )
 
 // WorkerMain reports that probing needs Linux.
-func WorkerMain(_ []string, out io.Writer) int {
+func WorkerMain(_ []string, _ io.Reader, out io.Writer) int {
 	fmt.Fprintln(out, errors.ErrUnsupported)
 	return 1
 }

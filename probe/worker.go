@@ -1,10 +1,12 @@
 package probe
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -13,7 +15,7 @@ import (
 	"time"
 )
 
-// WorkerArg is the first argument that turns syscheckd into a probe worker.
+// WorkerArg is the only argument of a syscheckd that runs as a probe worker.
 // It is not a flag, so that flag parsing and logging never run in a worker.
 const WorkerArg = "__probe-worker"
 
@@ -30,10 +32,20 @@ type Outcome struct {
 	ReturnedAt int64
 }
 
-// formatOutcome and parseOutcome are the worker's protocol: one line on its
-// standard output.
-func formatOutcome(o Outcome) string {
-	return fmt.Sprintf("%d %d %d %d\n", o.Return, uintptr(o.Errno), int64(o.Duration), o.ReturnedAt)
+// The worker's protocol, one line each way: the daemon writes a system call
+// number, the worker makes the call and answers with its Outcome.
+
+// appendOutcome formats o as the worker's answer without allocating: the
+// worker lives as long as the daemon, with the garbage collector off.
+func appendOutcome(dst []byte, o Outcome) []byte {
+	dst = strconv.AppendInt(dst, o.Return, 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendUint(dst, uint64(o.Errno), 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, int64(o.Duration), 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, o.ReturnedAt, 10)
+	return append(dst, '\n')
 }
 
 func parseOutcome(s string) (Outcome, error) {
@@ -55,13 +67,29 @@ func parseOutcome(s string) (Outcome, error) {
 	return Outcome{Return: n[0], Errno: syscall.Errno(n[1]), Duration: time.Duration(n[2]), ReturnedAt: n[3]}, nil
 }
 
+// parseRequest reads the system call number of one request line (without
+// its newline) without allocating. It accepts 0 to MaxSyscall.
+func parseRequest(line []byte) (int, bool) {
+	if len(line) == 0 || len(line) > 4 {
+		return 0, false
+	}
+	nr := 0
+	for _, c := range line {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		nr = nr*10 + int(c-'0')
+	}
+	return nr, nr <= MaxSyscall
+}
+
 // ErrTimeout is returned when a call did not return in time; the worker has
 // been killed.
 var ErrTimeout = errors.New("the call did not return within the timeout")
 
-// ErrWorkerBusy is returned when the previous worker has still not exited,
-// for example because it is stuck in an uninterruptible sleep: no second
-// worker is started next to it.
+// ErrWorkerBusy is returned when a killed worker has still not exited, for
+// example because it is stuck in an uninterruptible sleep: no second worker
+// is started next to it.
 var ErrWorkerBusy = errors.New("the previous probe worker has not exited yet")
 
 // CrashError reports a worker that ended without reporting an outcome.
@@ -79,92 +107,287 @@ func (e *CrashError) Error() string {
 	return "the worker failed: " + e.Detail
 }
 
-// Worker is the daemon's Caller: each call runs in a new process, syscheckd
-// re-executed with WorkerArg, which makes the call and prints its Outcome.
+// Worker is the daemon's Caller: a process of its own, syscheckd
+// re-executed with WorkerArg, makes each call. The process stays up between
+// calls, because starting one (exec and the Go runtime's and packages'
+// initialisation) costs about 3 ms of CPU, thirty thousand times the call.
+// A call that kills the worker or does not return in time costs that
+// worker: the next call starts a new one.
 type Worker struct {
 	exe string
-	// grace is how long to wait for a killed worker to be reaped before
-	// giving up on it for this probe.
+	// grace is how long to wait for a worker to exit after it was told to
+	// (stdin closed) or killed.
 	grace time.Duration
+	log   *slog.Logger
 
+	// mu makes calls one at a time and guards the fields below.
 	mu sync.Mutex
-	// exited is closed when the last worker started has been reaped.
-	exited <-chan struct{}
-	pid    int
+	// proc is the worker serving calls, nil before the first call and
+	// after one ended.
+	proc *workerProc
+	// killed is the last worker killed that had not been reaped within
+	// grace; no worker is started while it exists.
+	killed *workerProc
+	// starts counts the processes started, for tests.
+	starts int
+}
+
+// workerProc is one worker process and the pipes to it.
+type workerProc struct {
+	cmd   *exec.Cmd
+	stdin *os.File
+	// replies carries the lines the worker prints; closed at end of file,
+	// when the worker exits.
+	replies chan string
+	// exited is closed once the process has been reaped: then cmd.ProcessState
+	// and stderr may be read.
+	exited chan struct{}
+	stderr *headBuffer
 }
 
 // NewWorker returns a Worker that runs exe, normally "/proc/self/exe": that
 // path still reaches the running binary after a package upgrade replaced it.
-func NewWorker(exe string) *Worker { return &Worker{exe: exe, grace: time.Second} }
+// log hears of workers that end between calls.
+func NewWorker(exe string, log *slog.Logger) *Worker {
+	return &Worker{exe: exe, grace: time.Second, log: log}
+}
 
 // workerEnv keeps the Go runtime in the worker quiet: no preemption signal
 // may interrupt the call (pause would return EINTR), and no other
-// goroutine or collector should run during the timed region.
+// goroutine or collector should run during the timed region. The worker's
+// loop does not allocate, so it needs no collector.
 var workerEnv = []string{"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", "GOGC=off"}
 
 // Call implements Caller.
 func (w *Worker) Call(ctx context.Context, nr int) (Outcome, error) {
 	w.mu.Lock()
-	if w.exited != nil {
-		select {
-		case <-w.exited:
-		default:
-			pid := w.pid
-			w.mu.Unlock()
-			return Outcome{}, fmt.Errorf("%w (pid %d)", ErrWorkerBusy, pid)
+	defer w.mu.Unlock()
+	request := strconv.AppendInt(nil, int64(nr), 10)
+	request = append(request, '\n')
+	p, err := w.serving()
+	if err != nil {
+		return Outcome{}, err
+	}
+	if _, err := p.stdin.Write(request); err != nil {
+		// The worker ended after serving checked on it: one retry with
+		// a new one.
+		w.ended(p)
+		if p, err = w.serving(); err != nil {
+			return Outcome{}, err
+		}
+		if _, err := p.stdin.Write(request); err != nil {
+			w.kill(p)
+			return Outcome{}, &CrashError{Detail: fmt.Sprintf("cannot send the call to a new worker: %v", err)}
 		}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(w.exe, WorkerArg, strconv.Itoa(nr))
-	cmd.Env = workerEnv
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = workerProcAttr()
-	if err := cmd.Start(); err != nil {
-		w.mu.Unlock()
-		return Outcome{}, &CrashError{Detail: fmt.Sprintf("cannot start the worker: %v", err)}
-	}
-	exited := make(chan struct{})
-	w.exited, w.pid = exited, cmd.Process.Pid
-	w.mu.Unlock()
-
-	go func() {
-		// The error is in cmd.ProcessState, read below once exited is closed.
-		_ = cmd.Wait()
-		close(exited)
-	}()
-
 	select {
-	case <-exited:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		select {
-		case <-exited:
-		case <-time.After(w.grace):
+	case line, ok := <-p.replies:
+		if !ok {
+			return Outcome{}, w.died(ctx, p)
 		}
+		out, err := parseOutcome(line)
+		if err != nil {
+			w.kill(p)
+			return Outcome{}, &CrashError{Detail: err.Error()}
+		}
+		return out, nil
+	case <-ctx.Done():
+		w.kill(p)
 		return Outcome{}, ErrTimeout
 	}
-	return interpretExit(cmd.ProcessState, stdout.String(), stderr.String())
 }
 
-// interpretExit turns how a worker ended into an Outcome or a CrashError.
-func interpretExit(ps interface{ Sys() any }, stdout, stderr string) (Outcome, error) {
+// serving returns the worker that serves the next call, started if need be.
+func (w *Worker) serving() (*workerProc, error) {
+	if w.killed != nil {
+		select {
+		case <-w.killed.exited:
+			w.killed = nil
+		default:
+			return nil, fmt.Errorf("%w (pid %d)", ErrWorkerBusy, w.killed.cmd.Process.Pid)
+		}
+	}
+	if p := w.proc; p != nil {
+		select {
+		case <-p.exited:
+			// Nothing was asked of it: not a failed probe, but worth a
+			// line (something killed it, or it lost its parent thread's
+			// death signal race).
+			w.ended(p)
+		default:
+			return p, nil
+		}
+	}
+	p, err := startWorker(w.exe)
+	if err != nil {
+		return nil, &CrashError{Detail: fmt.Sprintf("cannot start the worker: %v", err)}
+	}
+	w.proc = p
+	w.starts++
+	return p, nil
+}
+
+// ended forgets a worker that exited between calls, once reaped.
+func (w *Worker) ended(p *workerProc) {
+	w.proc = nil
+	select {
+	case <-p.exited:
+	case <-time.After(w.grace):
+		w.kill(p)
+		return
+	}
+	w.log.Warn("the probe worker ended between calls; starting a new one",
+		"pid", p.cmd.Process.Pid, "err", describeExit(p.cmd.ProcessState, p.stderr.String()))
+}
+
+// died reports a worker that closed its output during a call: it crashed.
+func (w *Worker) died(ctx context.Context, p *workerProc) error {
+	w.proc = nil
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		w.kill(p)
+		return ErrTimeout
+	}
+	err := describeExit(p.cmd.ProcessState, p.stderr.String())
+	if err == nil {
+		err = &CrashError{Detail: "exited during the call without an answer"}
+	}
+	return err
+}
+
+// kill ends a worker now and waits up to grace for it to be reaped; one
+// that is not is remembered, so that no second worker runs beside it.
+func (w *Worker) kill(p *workerProc) {
+	if w.proc == p {
+		w.proc = nil
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.stdin.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(w.grace):
+		w.killed = p
+	}
+}
+
+// Close stops the worker, if one runs: it is told to exit by closing its
+// input, and killed if it has not within grace. A later Call starts a new
+// one.
+func (w *Worker) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.proc
+	if p == nil {
+		return nil
+	}
+	w.proc = nil
+	_ = p.stdin.Close()
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(w.grace):
+	}
+	w.kill(p)
+	if w.killed == p {
+		return fmt.Errorf("%w (pid %d)", ErrWorkerBusy, p.cmd.Process.Pid)
+	}
+	return nil
+}
+
+// startWorker starts a worker process with a pipe each way.
+func startWorker(exe string) (*workerProc, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		_ = inR.Close()
+		_ = inW.Close()
+		return nil, err
+	}
+	p := &workerProc{
+		cmd:     exec.Command(exe, WorkerArg),
+		stdin:   inW,
+		replies: make(chan string, 1),
+		exited:  make(chan struct{}),
+		stderr:  &headBuffer{limit: 4096},
+	}
+	p.cmd.Env = workerEnv
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
+	p.cmd.SysProcAttr = workerProcAttr()
+	err = p.cmd.Start()
+	// The child has its own copies of these ends now.
+	_ = inR.Close()
+	_ = outW.Close()
+	if err != nil {
+		_ = inW.Close()
+		_ = outR.Close()
+		return nil, err
+	}
+	go func() {
+		defer close(p.replies)
+		defer func() { _ = outR.Close() }()
+		lines := bufio.NewScanner(outR)
+		for lines.Scan() {
+			select {
+			case p.replies <- lines.Text():
+			case <-p.exited:
+				return // a line nobody asked for, from a worker now gone
+			}
+		}
+	}()
+	go func() {
+		// The exit status is read from cmd.ProcessState once exited is
+		// closed.
+		_ = p.cmd.Wait()
+		_ = inW.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// describeExit turns how a worker ended into a CrashError, or nil for a
+// worker that exited cleanly.
+func describeExit(ps interface{ Sys() any }, stderr string) error {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
 	case !ok:
-		return Outcome{}, &CrashError{Detail: "unknown exit status"}
+		return &CrashError{Detail: "unknown exit status"}
 	case ws.Signaled():
-		return Outcome{}, &CrashError{Signal: ws.Signal()}
+		return &CrashError{Signal: ws.Signal()}
 	case ws.ExitStatus() != 0:
-		return Outcome{}, &CrashError{Detail: fmt.Sprintf("exit status %d: %s", ws.ExitStatus(), firstLine(stderr))}
+		return &CrashError{Detail: fmt.Sprintf("exit status %d: %s", ws.ExitStatus(), firstLine(stderr))}
 	}
-	out, err := parseOutcome(stdout)
-	if err != nil {
-		return Outcome{}, &CrashError{Detail: err.Error()}
-	}
-	return out, nil
+	return nil
 }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
+}
+
+// headBuffer keeps the first limit bytes written to it: a worker's standard
+// error is only read for the first line of a fatal error, and must not grow
+// with a worker that lives for months.
+type headBuffer struct {
+	mu    sync.Mutex
+	limit int
+	b     []byte
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if room := h.limit - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *headBuffer) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return string(h.b)
 }

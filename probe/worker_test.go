@@ -1,9 +1,13 @@
 package probe
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +26,7 @@ func TestOutcomeProtocolRoundTrip(t *testing.T) {
 		{Return: -1, Errno: syscall.ENOSYS, Duration: 300, ReturnedAt: 1},
 		{Return: 4242, ReturnedAt: 1 << 62},
 	} {
-		got, err := parseOutcome(formatOutcome(o))
+		got, err := parseOutcome(string(appendOutcome(nil, o)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,42 +44,103 @@ func TestParseOutcomeRejectsGarbage(t *testing.T) {
 	}
 }
 
+func TestParseRequest(t *testing.T) {
+	for in, want := range map[string]int{"0": 0, "39": 39, "335": 335, "1023": 1023} {
+		if got, ok := parseRequest([]byte(in)); !ok || got != want {
+			t.Errorf("parseRequest(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1024", "99999", "3a", " 39", "39 "} {
+		if got, ok := parseRequest([]byte(in)); ok {
+			t.Errorf("parseRequest(%q) = %d, accepted", in, got)
+		}
+	}
+}
+
 type waitStatus syscall.WaitStatus
 
 func (w waitStatus) Sys() any { return syscall.WaitStatus(w) }
 
-func TestInterpretExit(t *testing.T) {
+func TestDescribeExit(t *testing.T) {
 	tests := []struct {
 		name    string
 		status  syscall.WaitStatus // as wait(2) encodes it
-		stdout  string
 		stderr  string
-		want    Outcome
 		wantErr string
 	}{
-		{name: "reported outcome", status: 0, stdout: "0 0 812 99\n", want: Outcome{Duration: 812, ReturnedAt: 99}},
+		{name: "clean exit", status: 0},
 		{name: "killed by SIGILL", status: syscall.WaitStatus(unix.SIGILL), wantErr: "the worker was killed by SIGILL (illegal instruction)"},
 		{name: "killed by SIGSEGV with core flag", status: syscall.WaitStatus(unix.SIGSEGV) | 0x80, wantErr: "the worker was killed by SIGSEGV (segmentation fault)"},
 		{name: "runtime fatal error", status: 2 << 8, stderr: "fatal error: unexpected signal\n\ngoroutine 1", wantErr: "the worker failed: exit status 2: fatal error: unexpected signal"},
-		{name: "exit 0 without output", status: 0, stdout: "", wantErr: `the worker failed: worker output "": want 4 fields`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := interpretExit(waitStatus(tt.status), tt.stdout, tt.stderr)
-			if tt.wantErr != "" {
-				var crash *CrashError
-				if !errors.As(err, &crash) || err.Error() != tt.wantErr {
-					t.Fatalf("err = %v, want CrashError %q", err, tt.wantErr)
+			err := describeExit(waitStatus(tt.status), tt.stderr)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want nil", err)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
+			var crash *CrashError
+			if !errors.As(err, &crash) || err.Error() != tt.wantErr {
+				t.Fatalf("err = %v, want CrashError %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// repeatReader yields line n times, then end of file, without allocating.
+type repeatReader struct {
+	line []byte
+	n    int
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	c := copy(p, r.line[r.off:])
+	if r.off += c; r.off == len(r.line) {
+		r.off, r.n = 0, r.n-1
+	}
+	return c, nil
+}
+
+// The worker runs with the collector off for as long as the daemon: its
+// loop must not allocate per call, or it would grow without bound.
+func TestWorkerLoopDoesNotAllocate(t *testing.T) {
+	src := &repeatReader{line: []byte("39\n")}
+	in := bufio.NewReaderSize(src, 64)
+	buf := make([]byte, 0, 96)
+	var calls int
+	out := writerFunc(func(p []byte) (int, error) { calls++; return len(p), nil })
+	allocs := testing.AllocsPerRun(20, func() {
+		src.n = 50
+		in.Reset(src)
+		if code := serve(in, out, buf); code != 0 {
+			t.Fatalf("serve = %d", code)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per 50 calls, want 0", allocs)
+	}
+	if calls != 21*50 {
+		t.Errorf("%d answers written, want %d", calls, 21*50)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestWorkerLoopStopsOnBadRequests(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "abc\n": 2, "1024\n": 2, "-1\n": 2, "39": 3, strings.Repeat("1", 100) + "\n": 3} {
+		var out strings.Builder
+		if code := serve(bufio.NewReaderSize(strings.NewReader(in), 64), &out, nil); code != want {
+			t.Errorf("serve(%q) = %d, want %d", in, code, want)
+		}
 	}
 }
 
@@ -89,7 +154,28 @@ func testWorker(t *testing.T) *Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewWorker(exe)
+	w := NewWorker(exe, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return w
+}
+
+// workerPid returns the pid of the worker serving calls, 0 if none.
+func workerPid(w *Worker) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.proc == nil {
+		return 0
+	}
+	return w.proc.cmd.Process.Pid
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
 }
 
 func TestWorkerReturnsWhatTheCallReturned(t *testing.T) {
@@ -109,6 +195,26 @@ func TestWorkerReturnsWhatTheCallReturned(t *testing.T) {
 	}
 }
 
+func TestWorkerServesManyCallsInOneProcess(t *testing.T) {
+	w := testWorker(t)
+	var pids []int64
+	for range 20 {
+		out, err := w.Call(t.Context(), unix.SYS_GETPID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, out.Return)
+	}
+	for _, pid := range pids {
+		if pid != pids[0] {
+			t.Fatalf("getpid answered by several workers: %v", pids)
+		}
+	}
+	if w.starts != 1 {
+		t.Errorf("%d workers started for 20 calls, want 1", w.starts)
+	}
+}
+
 func TestWorkerReportsErrno(t *testing.T) {
 	out, err := testWorker(t).Call(t.Context(), 400) // unassigned on x86_64
 	if err != nil {
@@ -119,12 +225,27 @@ func TestWorkerReportsErrno(t *testing.T) {
 	}
 }
 
-func TestWorkerKilledBySignalIsACrash(t *testing.T) {
+func TestWorkerKilledBySignalIsACrashAndReplaced(t *testing.T) {
+	w := testWorker(t)
+	first, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// rt_sigreturn without a signal frame loads garbage registers: SIGSEGV.
-	_, err := testWorker(t).Call(t.Context(), unix.SYS_RT_SIGRETURN)
+	_, err = w.Call(t.Context(), unix.SYS_RT_SIGRETURN)
 	var crash *CrashError
 	if !errors.As(err, &crash) || crash.Signal != unix.SIGSEGV {
 		t.Fatalf("err = %v, want a crash by SIGSEGV", err)
+	}
+	if processExists(int(first.Return)) {
+		t.Errorf("crashed worker %d still exists", first.Return)
+	}
+	next, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatalf("call after a crash: %v", err)
+	}
+	if next.Return == first.Return {
+		t.Errorf("the crashed worker %d answered again", first.Return)
 	}
 }
 
@@ -133,6 +254,10 @@ func TestWorkerThatNeverReturnsIsKilledAndReaped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
+	if _, err := w.Call(t.Context(), unix.SYS_GETPID); err != nil {
+		t.Fatal(err)
+	}
+	pid := workerPid(w)
 	_, err := w.Call(ctx, unix.SYS_PAUSE)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
@@ -140,15 +265,10 @@ func TestWorkerThatNeverReturnsIsKilledAndReaped(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Call took %s with a 200ms timeout", took)
 	}
-	w.mu.Lock()
-	pid, exited := w.pid, w.exited
-	w.mu.Unlock()
-	select {
-	case <-exited:
-	default:
+	if w.killed != nil || workerPid(w) != 0 {
 		t.Fatalf("worker %d not reaped after the timeout", pid)
 	}
-	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+	if processExists(pid) {
 		t.Errorf("worker %d still exists", pid)
 	}
 	// The next call starts a new worker.
@@ -159,20 +279,67 @@ func TestWorkerThatNeverReturnsIsKilledAndReaped(t *testing.T) {
 
 func TestWorkerNeverRunsTwoAtOnce(t *testing.T) {
 	w := testWorker(t)
-	stuck := make(chan struct{})
-	w.exited, w.pid = stuck, 4242 // a worker that could not be reaped
+	if _, err := w.Call(t.Context(), unix.SYS_GETPID); err != nil {
+		t.Fatal(err)
+	}
+	// A worker that could not be reaped after it was killed.
+	stuck := &workerProc{cmd: exec.Command("stuck"), exited: make(chan struct{})}
+	stuck.cmd.Process = &os.Process{Pid: 4242}
+	w.killed = stuck
 	_, err := w.Call(t.Context(), unix.SYS_GETPID)
 	if !errors.Is(err, ErrWorkerBusy) || !strings.Contains(err.Error(), "pid 4242") {
 		t.Fatalf("err = %v, want ErrWorkerBusy naming pid 4242", err)
 	}
-	close(stuck)
+	close(stuck.exited)
 	if _, err := w.Call(t.Context(), unix.SYS_GETPID); err != nil {
 		t.Errorf("call once the old worker exited: %v", err)
 	}
 }
 
+func TestWorkerEndedBetweenCallsIsReplacedQuietly(t *testing.T) {
+	w := testWorker(t)
+	first, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := w.proc.exited
+	if err := syscall.Kill(int(first.Return), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Between calls: the next probe comes an interval later.
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the killed worker was not reaped")
+	}
+	next, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatalf("call after the worker was killed between calls: %v", err)
+	}
+	if next.Return == first.Return || w.starts != 2 {
+		t.Errorf("pids %d then %d, %d starts: want a second worker", first.Return, next.Return, w.starts)
+	}
+}
+
+func TestWorkerCloseStopsTheProcess(t *testing.T) {
+	w := testWorker(t)
+	out, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if processExists(int(out.Return)) {
+		t.Errorf("worker %d still exists after Close", out.Return)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
 func TestWorkerThatCannotStartIsACrash(t *testing.T) {
-	_, err := NewWorker("/nonexistent/syscheckd").Call(t.Context(), unix.SYS_GETPID)
+	_, err := NewWorker("/nonexistent/syscheckd", slog.New(slog.DiscardHandler)).Call(t.Context(), unix.SYS_GETPID)
 	var crash *CrashError
 	if !errors.As(err, &crash) || crash.Signal != 0 || !strings.Contains(err.Error(), "cannot start the worker") {
 		t.Fatalf("err = %v", err)
@@ -180,9 +347,9 @@ func TestWorkerThatCannotStartIsACrash(t *testing.T) {
 }
 
 func TestWorkerMainRejectsBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"x", WorkerArg}, {"x", WorkerArg, "abc"}, {"x", WorkerArg, "1024"}, {"x", WorkerArg, "-1"}} {
+	for _, args := range [][]string{{"x"}, {"x", WorkerArg, "39"}} {
 		var out strings.Builder
-		if code := WorkerMain(args, &out); code != 2 {
+		if code := WorkerMain(args, strings.NewReader(""), &out); code != 2 {
 			t.Errorf("WorkerMain(%q) = %d, want 2", args, code)
 		}
 	}

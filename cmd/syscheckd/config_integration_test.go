@@ -161,6 +161,10 @@ func TestDaemonSIGHUPAddsAndRemovesProbes(t *testing.T) {
 	if !strings.Contains(d.stderr.String(), `msg="configuration reloaded" trigger=SIGHUP file=`+path+` added=getpid removed="" changed="" unchanged=enosys`) {
 		t.Errorf("no log line for the reload:\n%s", d.stderr)
 	}
+	// Each probe keeps one worker process between its calls.
+	if kids := children(t, d.cmd.Process.Pid); len(kids) != 2 {
+		t.Errorf("workers with two probes: %v, want 2", kids)
+	}
 
 	writeConfig(t, path, getpid)
 	d.cmd.Process.Signal(syscall.SIGHUP)
@@ -176,6 +180,10 @@ func TestDaemonSIGHUPAddsAndRemovesProbes(t *testing.T) {
 	}
 	if code, body := d.get(t, http.MethodGet, "/probe?name=enosys"); code != http.StatusNotFound {
 		t.Errorf("/probe of a removed probe: %d %q", code, body)
+	}
+	// The removed probe's worker was stopped with it.
+	if kids := children(t, d.cmd.Process.Pid); len(kids) != 1 {
+		t.Errorf("workers after removing a probe: %v, want 1", kids)
 	}
 }
 

@@ -33,7 +33,7 @@ const (
 func main() {
 	// A worker must do nothing but its call: no flags, no logger.
 	if probe.IsWorker(os.Args) {
-		os.Exit(probe.WorkerMain(os.Args, os.Stdout))
+		os.Exit(probe.WorkerMain(os.Args, os.Stdin, os.Stdout))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -20,7 +20,13 @@ func runOnce(opts options, logger *slog.Logger, stdout io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	d := newSyscheck(prometheus.NewRegistry(), logger)
-	prober, watcher := d.newProber(opts.probe, probe.NewWorker(workerExe))
+	worker := probe.NewWorker(workerExe, logger)
+	defer func() {
+		if err := worker.Close(); err != nil {
+			logger.Warn("cannot stop the probe worker", "err", err)
+		}
+	}()
+	prober, watcher := d.newProber(opts.probe, worker)
 	d.hub.Set(kmsg.Fanout{watcher})
 	var wg sync.WaitGroup
 	d.startReader(ctx, &wg)

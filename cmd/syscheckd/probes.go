@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -100,7 +101,7 @@ type probeSet struct {
 func newProbeSet(ctx context.Context, wg *sync.WaitGroup, d *syscheck, logger *slog.Logger, report func(probe.Result)) *probeSet {
 	return &probeSet{
 		d: d, logger: logger, report: report, ctx: ctx, wg: wg, runners: map[string]*runner{},
-		newCaller: func() probe.Caller { return probe.NewWorker(workerExe) },
+		newCaller: func() probe.Caller { return probe.NewWorker(workerExe, logger) },
 	}
 }
 
@@ -143,6 +144,7 @@ func (s *probeSet) apply(cfgs []probe.Config) change {
 		}
 		old := s.runners[name]
 		old.halt()
+		s.closeWorker(old)
 		// After halt: the loop reports nothing more that could bring the
 		// series back.
 		s.d.metrics.Delete(name)
@@ -162,6 +164,27 @@ func (s *probeSet) apply(cfgs []probe.Config) change {
 		s.startLoop(r)
 	}
 	return ch
+}
+
+// closeWorker stops a halted runner's worker process, if it has one.
+func (s *probeSet) closeWorker(r *runner) {
+	c, ok := r.worker.(io.Closer)
+	if !ok {
+		return
+	}
+	if err := c.Close(); err != nil {
+		s.logger.Warn("cannot stop the probe worker", "probe", r.cfg.Name, "err", err)
+	}
+}
+
+// close stops every worker process; the schedules must have ended (the
+// daemon's context is done and its WaitGroup waited for).
+func (s *probeSet) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runners {
+		s.closeWorker(r)
+	}
 }
 
 func (s *probeSet) newRunner(cfg probe.Config, worker probe.Caller, h *history.History) *runner {

@@ -160,6 +160,7 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 		logger.Warn("HTTP shutdown", "err", err)
 	}
 	wg.Wait()
+	probes.close()
 	return code
 }
 
