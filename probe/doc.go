@@ -1,6 +1,6 @@
 // Package probe proves that a custom system call is present and working on
 // the running kernel: it checks the kernel's symbols, calls the system call
-// in a throw-away worker process, and waits for the kernel log record the
+// in a separate worker process, and waits for the kernel log record the
 // call is meant to printk.
 //
 // # Why the checks and the worker

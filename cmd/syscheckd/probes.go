@@ -26,7 +26,7 @@ const (
 )
 
 // onDemandEvery is the shortest time between two on-demand probes of one
-// probe: each starts a process and makes the custom system call, and an
+// probe: each makes the custom system call (and may start a worker), and an
 // unauthenticated endpoint must not let a loop of requests do that at will.
 const onDemandEvery = time.Second
 

@@ -56,7 +56,7 @@ log "Go benchmarks: probe (one core)"
 # The cheap ones several times: bench takes the median.
 $GO test -run='^$' -bench='^(BenchmarkBareSyscall|BenchmarkTimedCall|BenchmarkClockReadings)$' -cpu=1 -count=9 ./probe/ >"$work/fidelity.txt"
 SYSCHECKD_BENCH_WORKER=$syscheckd \
-	SYSCHECKD_BENCH_SPAWN="static-c=$work/true;go-empty=$work/go-empty;syscheckd-worker=$syscheckd __probe-worker 39" \
+	SYSCHECKD_BENCH_SPAWN="static-c=$work/true;go-empty=$work/go-empty;syscheckd-worker=$syscheckd __probe-worker" \
 	$GO test -run='^$' -bench='^(BenchmarkIsolatedProbe|BenchmarkSpawn)$' \
 	-cpu=1 -count=1 ./probe/ >"$work/probe.txt"
 log "C baseline: syscall() between clock_gettime()"
@@ -94,6 +94,27 @@ cval() { awk -v k="$1" '$1 == k { print $2 }' "$work/c.txt"; }
 hz=$(getconf CLK_TCK)
 proc_cpu_ms() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 proc_rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# The daemon's probe worker lives as long as it does: tree_* add the
+# daemon's live children (its workers) to its own figures.
+tree_cpu_ms() {
+	local total kid
+	total=$(proc_cpu_ms "$1")
+	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_cpu_ms "$kid")" 3); done
+	echo "$total"
+}
+proc_pss_mib() { awk '/^Pss:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup"; }
+tree_pss_mib() {
+	local total kid
+	total=$(proc_pss_mib "$1")
+	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_pss_mib "$kid")"); done
+	echo "$total"
+}
+tree_rss_mib() {
+	local total kid
+	total=$(proc_rss_mib "$1")
+	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_rss_mib "$kid")"); done
+	echo "$total"
+}
 probes_total() {
 	curl -sf "http://127.0.0.1:$SYSCHECKD_PORT/metrics" |
 		awk '/^syscheck_probes_total\{/ { n += $NF } END { print n + 0 }'
@@ -124,7 +145,7 @@ footprint() {
 	wait_up "http://127.0.0.1:$SYSCHECKD_PORT/-/ready"
 	local p0 p1 c0 c1 b0 b1 n0 n1 t0 t1
 	p0=$(probes_total)
-	c0=$(proc_cpu_ms "$daemon")
+	c0=$(tree_cpu_ms "$daemon")
 	b0=$(proc_cpu_ms "$blackbox")
 	n0=$(proc_cpu_ms "$node")
 	t0=$(date +%s.%N)
@@ -133,11 +154,15 @@ footprint() {
 	# the figures before each scrape.
 	sleep $((FOOTPRINT_PROBES / 100))
 	for _ in $(seq 300); do
-		c1=$(proc_cpu_ms "$daemon")
+		c1=$(tree_cpu_ms "$daemon")
 		b1=$(proc_cpu_ms "$blackbox")
 		n1=$(proc_cpu_ms "$node")
 		t1=$(date +%s.%N)
-		rss_d=$(proc_rss_mib "$daemon")
+		rss_d=$(tree_rss_mib "$daemon")
+		rss_alone=$(proc_rss_mib "$daemon")
+		pss_d=$(tree_pss_mib "$daemon")
+		pss_b=$(proc_pss_mib "$blackbox")
+		pss_n=$(proc_pss_mib "$node")
 		rss_b=$(proc_rss_mib "$blackbox")
 		rss_n=$(proc_rss_mib "$node")
 		p1=$(probes_total)
@@ -157,7 +182,8 @@ footprint() {
 # The same with a soft memory limit, which Go lets an operator set without
 # a rebuild: what RSS the default GC pacing leaves as headroom.
 footprint GOMEMLIMIT=8MiB
-rss_limited=$rss_d
+rss_limited=$rss_alone
+pss_limited=$pss_d
 cpu_probe_limited=$daemon_cpu_probe
 footprint
 
@@ -222,11 +248,15 @@ row "1. two clock readings with nothing between, median (ns): the floor of any m
 row "2. CPU per isolated probe, syscheckd worker (us); baseline: bare syscall" "$probe_cpu" "$bare_us" "< 1000: $(verdict "$probe_cpu < 1000")"
 row "2. wall time per isolated probe (us); baseline: bare syscall" "$probe_wall" "$bare_us" ""
 row "2. daemon CPU per probe at a 10ms interval, workers included (us); baseline: bare syscall" "$daemon_cpu_probe" "$bare_us" "< 1000: $(verdict "$daemon_cpu_probe < 1000")"
-row "2. breakdown: start and reap the syscheckd worker (CPU us); baseline: a static C program" "$spawn_sc" "$spawn_c" ""
-row "2. breakdown: start and reap an empty Go program (CPU us); baseline: a static C program" "$spawn_go" "$spawn_c" ""
-row "3. RSS after $probes probes (MiB); baseline: blackbox_exporter, idle" "$rss_d" "$rss_b" "less: $(verdict "$rss_d < $rss_b")"
-row "3. RSS after $probes probes (MiB); baseline: node_exporter, idle" "$rss_d" "$rss_n" "less: $(verdict "$rss_d < $rss_n")"
-row "3. the same with GOMEMLIMIT=8MiB: RSS (MiB); baseline: blackbox_exporter, idle" "$rss_limited" "$rss_b" "less: $(verdict "$rss_limited < $rss_b")"
+row "2. starting a syscheckd worker, once per worker life (CPU us); baseline: a static C program" "$spawn_sc" "$spawn_c" ""
+row "2. starting an empty Go program (CPU us); baseline: a static C program" "$spawn_go" "$spawn_c" ""
+row "3. PSS after $probes probes, daemon and worker (MiB); baseline: blackbox_exporter, idle" "$pss_d" "$pss_b" "less: $(verdict "$pss_d < $pss_b")"
+row "3. PSS after $probes probes, daemon and worker (MiB); baseline: node_exporter, idle" "$pss_d" "$pss_n" "less: $(verdict "$pss_d < $pss_n")"
+row "3. RSS after $probes probes, the daemon alone (MiB); baseline: blackbox_exporter, idle" "$rss_alone" "$rss_b" "less: $(verdict "$rss_alone < $rss_b")"
+row "3. RSS after $probes probes, the daemon alone (MiB); baseline: node_exporter, idle" "$rss_alone" "$rss_n" "less: $(verdict "$rss_alone < $rss_n")"
+row "3. RSS of daemon and worker added up, the binary's shared pages twice (MiB); baseline: blackbox_exporter, idle" "$rss_d" "$rss_b" ""
+row "3. the same with GOMEMLIMIT=8MiB: PSS, daemon and worker (MiB); baseline: blackbox_exporter, idle" "$pss_limited" "$pss_b" "less: $(verdict "$pss_limited < $pss_b")"
+row "3. the same with GOMEMLIMIT=8MiB: RSS, the daemon alone (MiB); baseline: blackbox_exporter, idle" "$rss_limited" "$rss_b" "less: $(verdict "$rss_limited < $rss_b")"
 row "3. the same with GOMEMLIMIT=8MiB: daemon CPU per probe (us); baseline: without the limit" "$cpu_probe_limited" "$daemon_cpu_probe" ""
 row "3. CPU over the same ${window}s (ms); baseline: blackbox_exporter, idle" "$cpu_d" "$cpu_b" ""
 row "3. CPU over the same ${window}s (ms); baseline: node_exporter, idle" "$cpu_d" "$cpu_n" ""
