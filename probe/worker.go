@@ -314,6 +314,9 @@ func startWorker(exe string) (*workerProc, error) {
 		exited:  make(chan struct{}),
 		stderr:  &headBuffer{limit: 4096},
 	}
+	// ps and systemctl status then show "syscheckd __probe-worker", not
+	// the /proc/self/exe it was started from.
+	p.cmd.Args[0] = "syscheckd"
 	p.cmd.Env = workerEnv
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = workerProcAttr()

@@ -103,6 +103,11 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 			new:  "for: 5m",
 		},
 		{
+			name: "a reload fixed at once notifies",
+			old:  "expr: syscheck_config_last_reload_successful == 0\n        for: 10m",
+			new:  "expr: syscheck_config_last_reload_successful == 0\n        for: 0m",
+		},
+		{
 			name: "no info series drops the alert",
 			old:  "or on (instance, job)\n          (syscheck_syscall_available == 0)",
 			new:  "or on (instance, job)\n          (syscheck_syscall_available == 3)",
