@@ -15,6 +15,7 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	kmsgDelay   *prometheus.HistogramVec
 	lastSuccess *prometheus.GaugeVec
+	workers     *prometheus.CounterVec
 }
 
 // SyscallBuckets span 100 ns (a bare system call) to 1 s (a probe that
@@ -60,8 +61,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "syscheck_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful probe.",
 		}, probe),
+		workers: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "syscheck_worker_starts_total",
+			Help: "Worker processes started: one for the first call, then one after each call that crashed or timed out, or a worker that ended between calls.",
+		}, probe),
 	}
 }
+
+// WorkerStarted counts a worker process started for probe.
+func (m *Metrics) WorkerStarted(probe string) { m.workers.WithLabelValues(probe).Inc() }
 
 // Init creates the counters of every result for probe at 0, so that rate()
 // and increase() see the first failure. The gauges appear with the first
@@ -72,6 +80,7 @@ func (m *Metrics) Init(probe string) {
 	}
 	m.duration.WithLabelValues(probe)
 	m.kmsgDelay.WithLabelValues(probe)
+	m.workers.WithLabelValues(probe)
 }
 
 // Observe records one probe's result.
@@ -120,6 +129,7 @@ func (m *Metrics) Delete(probe string) {
 	m.duration.DeletePartialMatch(l)
 	m.kmsgDelay.DeletePartialMatch(l)
 	m.lastSuccess.DeletePartialMatch(l)
+	m.workers.DeletePartialMatch(l)
 }
 
 // ResultRegistry returns a registry that holds one probe's result alone, as

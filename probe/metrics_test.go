@@ -27,8 +27,11 @@ syscheck_probes_total{probe="getProcessInfo",result="kmsg_missing"} 0
 syscheck_probes_total{probe="getProcessInfo",result="success"} 0
 syscheck_probes_total{probe="getProcessInfo",result="timeout"} 0
 syscheck_probes_total{probe="getProcessInfo",result="unexpected_return"} 0
+# HELP syscheck_worker_starts_total Worker processes started: one for the first call, then one after each call that crashed or timed out, or a worker that ended between calls.
+# TYPE syscheck_worker_starts_total counter
+syscheck_worker_starts_total{probe="getProcessInfo"} 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "syscheck_probes_total", "syscheck_probe_success", "syscheck_syscall_available", "syscheck_last_success_timestamp_seconds"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "syscheck_probes_total", "syscheck_probe_success", "syscheck_syscall_available", "syscheck_last_success_timestamp_seconds", "syscheck_worker_starts_total"); err != nil {
 		t.Error(err)
 	}
 }
@@ -106,6 +109,9 @@ syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="+Inf"} 1
 syscheck_syscall_duration_seconds_sum{probe="getProcessInfo"} 3e-06
 syscheck_syscall_duration_seconds_count{probe="getProcessInfo"} 1
+# HELP syscheck_worker_starts_total Worker processes started: one for the first call, then one after each call that crashed or timed out, or a worker that ended between calls.
+# TYPE syscheck_worker_starts_total counter
+syscheck_worker_starts_total{probe="getProcessInfo"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)

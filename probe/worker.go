@@ -119,6 +119,9 @@ type Worker struct {
 	// (stdin closed) or killed.
 	grace time.Duration
 	log   *slog.Logger
+	// Started, if set before the first Call, is called for each worker
+	// process started.
+	Started func()
 
 	// mu makes calls one at a time and guards the fields below.
 	mu sync.Mutex
@@ -224,6 +227,9 @@ func (w *Worker) serving() (*workerProc, error) {
 	}
 	w.proc = p
 	w.starts++
+	if w.Started != nil {
+		w.Started()
+	}
 	return p, nil
 }
 

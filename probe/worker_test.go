@@ -197,6 +197,8 @@ func TestWorkerReturnsWhatTheCallReturned(t *testing.T) {
 
 func TestWorkerServesManyCallsInOneProcess(t *testing.T) {
 	w := testWorker(t)
+	started := 0
+	w.Started = func() { started++ }
 	var pids []int64
 	for range 20 {
 		out, err := w.Call(t.Context(), unix.SYS_GETPID)
@@ -210,8 +212,8 @@ func TestWorkerServesManyCallsInOneProcess(t *testing.T) {
 			t.Fatalf("getpid answered by several workers: %v", pids)
 		}
 	}
-	if w.starts != 1 {
-		t.Errorf("%d workers started for 20 calls, want 1", w.starts)
+	if w.starts != 1 || started != 1 {
+		t.Errorf("%d workers started for 20 calls (Started called %d times), want 1", w.starts, started)
 	}
 }
 

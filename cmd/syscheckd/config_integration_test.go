@@ -165,6 +165,9 @@ func TestDaemonSIGHUPAddsAndRemovesProbes(t *testing.T) {
 	if kids := children(t, d.cmd.Process.Pid); len(kids) != 2 {
 		t.Errorf("workers with two probes: %v, want 2", kids)
 	}
+	if v := m.value("syscheck_worker_starts_total", "probe", "getpid"); v != 1 {
+		t.Errorf("syscheck_worker_starts_total{probe=getpid} = %v after %v probes, want 1", v, m.probesOf("getpid", "unexpected_return"))
+	}
 
 	writeConfig(t, path, getpid)
 	d.cmd.Process.Signal(syscall.SIGHUP)

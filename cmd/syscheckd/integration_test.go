@@ -442,6 +442,10 @@ func TestDaemonSurvivesACrashingCall(t *testing.T) {
 	d := startDaemon(t, nil, nil, "--probe.symbol=", "--probe.syscall=15", "--probe.interval=1s", "--probe.timeout=500ms")
 	m := d.waitForProbes(t, "crashed", 3, 20*time.Second)
 	m.onlyResult(t, "crashed")
+	// Every crash costs its worker: each probe started a new one.
+	if starts, probes := m.value("syscheck_worker_starts_total", "probe", "getProcessInfo"), m.probes("crashed"); starts < probes {
+		t.Errorf("syscheck_worker_starts_total = %v after %v crashes, want at least as many", starts, probes)
+	}
 	if !strings.Contains(d.stderr.String(), "signal=SIGSEGV") {
 		t.Errorf("the log does not name SIGSEGV")
 	}

@@ -91,7 +91,7 @@ type probeSet struct {
 	wg  *sync.WaitGroup
 	// newCaller makes each new probe's Caller: a Worker of its own, so
 	// that one probe's stuck worker does not block the others.
-	newCaller func() probe.Caller
+	newCaller func(name string) probe.Caller
 
 	mu      sync.Mutex
 	runners map[string]*runner
@@ -101,7 +101,11 @@ type probeSet struct {
 func newProbeSet(ctx context.Context, wg *sync.WaitGroup, d *syscheck, logger *slog.Logger, report func(probe.Result)) *probeSet {
 	return &probeSet{
 		d: d, logger: logger, report: report, ctx: ctx, wg: wg, runners: map[string]*runner{},
-		newCaller: func() probe.Caller { return probe.NewWorker(workerExe, logger) },
+		newCaller: func(name string) probe.Caller {
+			w := probe.NewWorker(workerExe, logger)
+			w.Started = func() { d.metrics.WorkerStarted(name) }
+			return w
+		},
 	}
 }
 
@@ -134,7 +138,7 @@ func (s *probeSet) apply(cfgs []probe.Config) change {
 			next[cfg.Name], start = r, append(start, r)
 		default:
 			ch.Added = append(ch.Added, cfg.Name)
-			r := s.newRunner(cfg, s.newCaller(), history.New(historySize, historyFailures))
+			r := s.newRunner(cfg, s.newCaller(cfg.Name), history.New(historySize, historyFailures))
 			next[cfg.Name], start = r, append(start, r)
 		}
 	}

@@ -50,7 +50,7 @@ func newTestSet(t *testing.T) testSet {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	s := newProbeSet(ctx, &wg, d, logger, d.metrics.Observe)
-	s.newCaller = func() probe.Caller { return enosysCaller{} }
+	s.newCaller = func(string) probe.Caller { return enosysCaller{} }
 	return testSet{probeSet: s, reg: reg, cancel: cancel, wg: &wg}
 }
 
