@@ -222,6 +222,10 @@ func TestVMPatchedKernel(t *testing.T) {
 	if v := m.Value("syscheck_build_info", map[string]string{"version": oldVersion}); v != 1 {
 		t.Errorf("syscheck_build_info{version=%q} = %v, want 1", oldVersion, v)
 	}
+	// One worker process, started by the daemon inside the unit's sandbox.
+	if v := m.Value("syscheck_worker_starts_total", map[string]string{"probe": "getProcessInfo"}); v != 1 {
+		t.Errorf("syscheck_worker_starts_total = %v, want 1", v)
+	}
 	firstPID := kv["MainPID"]
 	g.next(t)
 
