@@ -27,12 +27,19 @@ func kernelDir() string {
 // printed, which is the path it built or fetched.
 func Script(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(kernelDir(), name), args...)
+	return LastLine(t, exec.Command(filepath.Join(kernelDir(), name), args...))
+}
+
+// LastLine runs cmd and returns the last line it printed on stdout: the
+// scripts print what they built there, and their progress on stderr, which
+// a failure shows.
+func LastLine(t testing.TB, cmd *exec.Cmd) string {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return lines[len(lines)-1]
