@@ -27,10 +27,10 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
 )
 
 var binary string
@@ -202,52 +202,21 @@ type metrics map[string]*dto.MetricFamily
 
 func (d *process) scrape(t *testing.T) metrics {
 	t.Helper()
-	resp, err := http.Get("http://" + d.addr + "/metrics")
+	m, err := testbed.Scrape(d.addr)
 	if err != nil {
 		t.Fatalf("scrape: %v", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse scrape: %v", err)
-	}
-	return mfs
+	return metrics(m)
 }
 
 // value returns the value of the series name{labels} (labels as k=v
 // pairs), or -1 if there is none.
 func (m metrics) value(name string, labels ...string) float64 {
-	mf, ok := m[name]
-	if !ok {
-		return -1
+	want := make(map[string]string, len(labels)/2)
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
 	}
-next:
-	for _, s := range mf.GetMetric() {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, lp := range s.GetLabel() {
-				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case s.Counter != nil:
-			return s.GetCounter().GetValue()
-		case s.Gauge != nil:
-			return s.GetGauge().GetValue()
-		case s.Histogram != nil:
-			return float64(s.GetHistogram().GetSampleCount())
-		}
-	}
-	return -1
+	return testbed.Metrics(m).Value(name, want)
 }
 
 func (m metrics) probes(result string) float64 {
