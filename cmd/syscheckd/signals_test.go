@@ -11,16 +11,13 @@ import (
 	"time"
 )
 
-// TestDaemonSIGTERMWhileAProbeHangs stops the daemon while its worker is
-// stuck in pause(2) with most of a 20 s timeout to go: the daemon kills and
-// reaps the worker and exits cleanly, long before the timeout.
-func TestDaemonSIGTERMWhileAProbeHangs(t *testing.T) {
-	requireRoot(t)
-	t.Parallel()
-	addr := freeAddr(t)
+// startUnmanaged starts the daemon with args for a test that signals and
+// stops it itself (startDaemon's cleanup would get in the way): the
+// command, a channel closed once it has exited, and its standard error.
+func startUnmanaged(t *testing.T, args ...string) (*exec.Cmd, <-chan struct{}, *lockedBuffer) {
+	t.Helper()
 	stderr := &lockedBuffer{}
-	cmd := exec.Command(binary, "--web.listen-address="+addr, "--probe.symbol=", "--probe.syscall=34",
-		"--probe.interval=30s", "--probe.timeout=20s")
+	cmd := exec.Command(binary, args...)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -30,6 +27,18 @@ func TestDaemonSIGTERMWhileAProbeHangs(t *testing.T) {
 		cmd.Wait()
 		close(exited)
 	}()
+	return cmd, exited, stderr
+}
+
+// TestDaemonSIGTERMWhileAProbeHangs stops the daemon while its worker is
+// stuck in pause(2) with most of a 20 s timeout to go: the daemon kills and
+// reaps the worker and exits cleanly, long before the timeout.
+func TestDaemonSIGTERMWhileAProbeHangs(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	addr := freeAddr(t)
+	cmd, exited, stderr := startUnmanaged(t, "--web.listen-address="+addr, "--probe.symbol=", "--probe.syscall=34",
+		"--probe.interval=30s", "--probe.timeout=20s")
 	defer func() {
 		select {
 		case <-exited:
@@ -113,17 +122,7 @@ func TestDaemonShrugsOffSIGHUPsDuringStartUp(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
 	addr := freeAddr(t)
-	stderr := &lockedBuffer{}
-	cmd := exec.Command(binary, "--web.listen-address="+addr, "--probe.interval=1s", "--probe.timeout=500ms")
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
+	cmd, exited, stderr := startUnmanaged(t, "--web.listen-address="+addr, "--probe.interval=1s", "--probe.timeout=500ms")
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
