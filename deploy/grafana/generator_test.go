@@ -34,6 +34,7 @@ var contract = []string{
 	"syscheck_kmsg_unsolicited_total",
 	"syscheck_kmsg_reopens_total",
 	"syscheck_build_info",
+	"syscheck_worker_starts_total",
 }
 
 func TestCommittedFilesAreGenerated(t *testing.T) {
@@ -159,7 +160,7 @@ func TestPanels(t *testing.T) {
 	for _, want := range []string{
 		"stat:Hosts OK", "stat:Syscall missing", "stat:Probes failing", "stat:Hosts down",
 		"table:Hosts", "heatmap:Syscall latency", "timeseries:Syscall latency quantiles",
-		"timeseries:kmsg delay quantiles", "timeseries:Probe results",
+		"timeseries:kmsg delay quantiles", "timeseries:Probe results", "timeseries:Probe workers started",
 		"timeseries:/dev/kmsg readers", "timeseries:kmsg records read", "timeseries:kmsg anomalies",
 	} {
 		if !slices.Contains(titles, want) {

@@ -368,14 +368,14 @@ func Dashboard() (dashboard.Dashboard, error) {
 	d.WithRow(dashboard.NewRowBuilder("Probe results").Id(n.id()))
 	d.WithPanel(timeseriesPanel(n, "Probe results",
 		"Probes per second by result over the selected hosts. Anything but success is a problem: absent/conflict mean a stock or wrong kernel.",
-		"ops", 12).
+		"ops", 8).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 		WithTarget(query("A",
 			fmt.Sprintf(`sum by (result) (rate(syscheck_probes_total{%s}[$__rate_interval]))`, sel),
 			"{{result}}")))
 	d.WithPanel(timeseriesPanel(n, "kmsg delay quantiles",
 		"Time from the syscall's return to its kernel log record being read from /dev/kmsg (syscheck_kmsg_delay_seconds).",
-		"s", 12).
+		"s", 8).
 		ScaleDistribution(common.NewScaleDistributionConfigBuilder().Type(common.ScaleDistributionLog).Log(10)).
 		WithTarget(query("A",
 			fmt.Sprintf(`histogram_quantile(0.5, sum by (le) (rate(syscheck_kmsg_delay_seconds_bucket{%s}[$__rate_interval])))`, sel),
@@ -386,6 +386,17 @@ func Dashboard() (dashboard.Dashboard, error) {
 		WithTarget(query("C",
 			fmt.Sprintf(`histogram_quantile(0.99, sum by (le) (rate(syscheck_kmsg_delay_seconds_bucket{%s}[$__rate_interval])))`, sel),
 			"p99")))
+	// A worker serves every probe of its host until a call crashes it or
+	// times out: starts beyond one per daemon start are those failures, or
+	// a worker that something else killed (logged).
+	d.WithPanel(timeseriesPanel(n, "Probe workers started",
+		"Worker processes started per rate interval (syscheck_worker_starts_total): one when syscheckd starts, then one after each crashed or timed-out call, or a worker that ended between probes.",
+		"short", 8).
+		Min(0).
+		DrawStyle(common.GraphDrawStyleBars).
+		WithTarget(query("A",
+			fmt.Sprintf(`topk(10, sum by (instance) (increase(syscheck_worker_starts_total{%s}[$__rate_interval])))`, sel),
+			"{{instance}}")))
 
 	d.WithRow(dashboard.NewRowBuilder("Kernel log reader").Id(n.id()))
 	d.WithPanel(timeseriesPanel(n, "/dev/kmsg readers",
