@@ -87,10 +87,27 @@ func prepareToCrash() error {
 	}
 	dfl := kernelSigaction{} // handler 0 is SIG_DFL
 	for _, sig := range fatalSignals {
-		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
-		if errno != 0 {
-			return fmt.Errorf("rt_sigaction(%v): %w", sig, errno)
+		if err := sigaction(sig, &dfl); err != nil {
+			return err
 		}
+	}
+	// Only the daemon ends its worker (by closing its input, or SIGKILL):
+	// a Ctrl-C in the terminal, a hangup or systemd's SIGTERM to the whole
+	// unit at stop must not kill it in the middle of a call, where it
+	// would look like a crash.
+	ign := kernelSigaction{handler: 1} // SIG_IGN
+	for _, sig := range []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP} {
+		if err := sigaction(sig, &ign); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sigaction(sig syscall.Signal, act *kernelSigaction) error {
+	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), 0, 8, 0, 0)
+	if errno != 0 {
+		return fmt.Errorf("rt_sigaction(%v): %w", sig, errno)
 	}
 	return nil
 }

@@ -323,6 +323,31 @@ func TestWorkerEndedBetweenCallsIsReplacedQuietly(t *testing.T) {
 	}
 }
 
+func TestWorkerOutlivesSignalsMeantForTheDaemon(t *testing.T) {
+	w := testWorker(t)
+	first, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if err := syscall.Kill(int(first.Return), sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Delivery is asynchronous: give a default action time to kill it.
+	time.Sleep(200 * time.Millisecond)
+	if !processExists(int(first.Return)) {
+		t.Fatalf("worker %d died of a signal meant for the daemon", first.Return)
+	}
+	next, err := w.Call(t.Context(), unix.SYS_GETPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Return != first.Return || w.starts != 1 {
+		t.Errorf("pids %d then %d, %d starts: the worker did not survive SIGINT, SIGTERM and SIGHUP", first.Return, next.Return, w.starts)
+	}
+}
+
 func TestWorkerCloseStopsTheProcess(t *testing.T) {
 	w := testWorker(t)
 	out, err := w.Call(t.Context(), unix.SYS_GETPID)

@@ -15,7 +15,7 @@ import (
 // 129. Ignoring SIGHUP from the first package initialiser closes that
 // window; signal.Notify later takes the signal over as before, and once
 // its signal.Stop runs at shutdown SIGHUP is ignored again rather than
-// fatal. The worker keeps the default: nothing in it handles signals.
+// fatal. The worker sets its own signal actions (probe.WorkerMain).
 func init() {
 	if !probe.IsWorker(os.Args) {
 		signal.Ignore(syscall.SIGHUP)
