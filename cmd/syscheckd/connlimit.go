@@ -7,10 +7,12 @@ import (
 
 	"golang.org/x/net/netutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/syscheckd/syscheckd/probe/config"
 )
 
 // The HTTP server shares the process's file descriptors with the probe:
-// each probe opens pipes and a pidfd for its worker, and the kernel log
+// each probe keeps pipes and a pidfd open to its worker, and the kernel log
 // reader reopens /dev/kmsg after every overrun. Under the systemd unit the
 // soft limit stays at 1024, because its seccomp filter denies the setrlimit
 // with which Go would raise it. Without a cap, a thousand open connections
@@ -18,9 +20,13 @@ import (
 // that is fine.
 const (
 	// fdReserve is what connections must leave to everything else: stdio,
-	// the runtime's epoll descriptors, /dev/kmsg, a worker's pipes and
-	// pidfd, the process collector's reads of /proc, with room to spare.
-	fdReserve = 64
+	// the runtime's epoll descriptors, /dev/kmsg, the process collector's
+	// reads of /proc, a worker being started, with room to spare; and the
+	// pipes and pidfd each probe's worker keeps open, for as many probes as
+	// a configuration file may list.
+	fdReserve = 64 + fdsPerWorker*config.MaxProbes
+	// fdsPerWorker: its input and output pipes and its pidfd.
+	fdsPerWorker = 3
 	// maxConnections bounds the memory slow or idle clients can pin (a
 	// few tens of kilobytes each) when the descriptor limit is high.
 	maxConnections = 4096

@@ -34,6 +34,11 @@ const (
 	DefaultTimeout  = 5 * time.Second
 )
 
+// MaxProbes bounds the probes of one file: each keeps a worker process and
+// its pipes open, and the HTTP server's connection limit leaves room for
+// that many.
+const MaxProbes = 32
+
 // file is the YAML document. KnownFields(true) rejects any key not listed
 // here, so a misspelt "intervall" fails instead of silently using 30s.
 type file struct {
@@ -101,6 +106,10 @@ func Parse(name string, data []byte, machine string) ([]probe.Config, error) {
 	probesNode := lookup(document(&root), "probes")
 	if len(f.Probes) == 0 {
 		return nil, &Error{File: name, Line: line(probesNode, 1), Field: "probes", Msg: "no probes listed"}
+	}
+	if len(f.Probes) > MaxProbes {
+		return nil, &Error{File: name, Line: line(probesNode, 1), Field: "probes",
+			Msg: fmt.Sprintf("%d probes listed, at most %d: each keeps a worker process", len(f.Probes), MaxProbes)}
 	}
 	cfgs := make([]probe.Config, 0, len(f.Probes))
 	seen := make(map[string]int)

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		{"negative timeout", head + "    timeout: -1s\n", "s.yml:6: probes[0].timeout: -1s is not positive"},
 		{"timeout not shorter", head + "    interval: 2s\n    timeout: 2s\n", "s.yml:7: probes[0].timeout: 2s is not shorter than the interval 2s"},
 		{"default interval vs long timeout", head + "    timeout: 1m\n", "s.yml:6: probes[0].timeout: 1m0s is not shorter than the interval 30s"},
+		{"too many probes", "probes:\n" + strings.Repeat("  - name: a\n", MaxProbes+1), "s.yml:2: probes: 33 probes listed, at most 32: each keeps a worker process"},
 		{"duplicate name", head + "  - name: a\n    syscall: {x86_64: 39}\n    symbol: \"\"\n    kmsg_pattern: y\n", `s.yml:6: probes[1].name: "a" is already the name of probes[0]: names must be unique`},
 	}
 	for _, tt := range tests {
