@@ -25,8 +25,9 @@ const (
 	// pipes and pidfd each probe's worker keeps open, for as many probes as
 	// a configuration file may list.
 	fdReserve = 64 + fdsPerWorker*config.MaxProbes
-	// fdsPerWorker: its input and output pipes and its pidfd.
-	fdsPerWorker = 3
+	// fdsPerWorker: its input, output and error pipes and its pidfd
+	// (counted in /proc/PID/fd of a running daemon).
+	fdsPerWorker = 4
 	// maxConnections bounds the memory slow or idle clients can pin (a
 	// few tens of kilobytes each) when the descriptor limit is high.
 	maxConnections = 4096

@@ -7,11 +7,11 @@ func TestConnectionLimitLeavesDescriptorsForTheProbe(t *testing.T) {
 		nofile uint64
 		want   int
 	}{
-		{nofile: 1024, want: 864}, // systemd's default soft limit, which the unit's seccomp filter keeps
+		{nofile: 1024, want: 832}, // systemd's default soft limit, which the unit's seccomp filter keeps
 		{nofile: 20000, want: maxConnections},
 		{nofile: 1 << 20, want: maxConnections},
-		{nofile: 200, want: 40},
-		{nofile: 100, want: minConnections},
+		{nofile: 250, want: 58},
+		{nofile: 150, want: minConnections},
 		{nofile: 0, want: minConnections},
 	}
 	for _, tt := range tests {
