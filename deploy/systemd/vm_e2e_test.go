@@ -46,17 +46,21 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 	return testbed.LastLine(t, cmd)
 }
 
-// buildDeb builds the .deb of version and returns its path.
-func buildDeb(t *testing.T, version string) string {
+// buildPackages builds the .deb and the .rpm of version and returns their
+// paths.
+func buildPackages(t *testing.T, version string) (deb, rpm string) {
 	t.Helper()
 	requireTool(t, "go", "install Go")
 	dir := t.TempDir()
 	run(t, []string{"SYSCHECKD_VERSION=" + version}, "../packaging/build.sh", dir)
-	debs, err := filepath.Glob(filepath.Join(dir, "syscheckd_"+version+"*_amd64.deb"))
-	if err != nil || len(debs) != 1 {
-		t.Fatalf("build.sh made %v in %s, want one syscheckd_%s .deb", debs, dir, version)
+	one := func(pattern string) string {
+		found, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil || len(found) != 1 {
+			t.Fatalf("build.sh made %v in %s, want one %s", found, dir, pattern)
+		}
+		return found[0]
 	}
-	return debs[0]
+	return one("syscheckd_" + version + "-*_amd64.deb"), one("syscheckd-" + version + "-*.x86_64.rpm")
 }
 
 // image makes a disk image from the root file system of flavour with
@@ -70,12 +74,16 @@ func image(t *testing.T, flavour string) string {
 	rootfs := run(t, nil, "vm/mkrootfs.sh", flavour)
 	t.Logf("root file system %s ready in %s", rootfs, time.Since(start).Round(time.Second))
 	start = time.Now()
-	oldDeb, newDeb := buildDeb(t, oldVersion), buildDeb(t, newVersion)
-	t.Logf("packages %s and %s built in %s", filepath.Base(oldDeb), filepath.Base(newDeb), time.Since(start).Round(time.Second))
+	oldDeb, oldRPM := buildPackages(t, oldVersion)
+	newDeb, newRPM := buildPackages(t, newVersion)
+	t.Logf("packages %s, %s, %s and %s built in %s", filepath.Base(oldDeb), filepath.Base(newDeb),
+		filepath.Base(oldRPM), filepath.Base(newRPM), time.Since(start).Round(time.Second))
 	start = time.Now()
 	img := run(t, nil, "vm/mkimage.sh", "-r", rootfs, "-o", filepath.Join(t.TempDir(), "disk.img"),
 		"-i", oldDeb,
 		"-a", newDeb+":/root/syscheckd-upgrade.deb",
+		"-a", oldRPM+":/root/syscheckd-old.rpm",
+		"-a", newRPM+":/root/syscheckd-upgrade.rpm",
 		"-a", "vm/vm-scenario:/usr/local/sbin/vm-scenario",
 		"-a", "vm/vm-scenario.service:/etc/systemd/system/vm-scenario.service",
 		"-e", "vm-scenario.service")
@@ -192,7 +200,7 @@ func checkStatus(t *testing.T, g vm, wantStatus string) map[string]string {
 // TestVMPatchedKernel: the patched 6.1 kernel with systemd's needs built in
 // boots the image; the probe succeeds under the hardened unit; the watchdog
 // restarts a stopped daemon; an upgrade keeps the admin's ARGS; removal
-// stops the service.
+// stops the service; then the same with the .rpm.
 func TestVMPatchedKernel(t *testing.T) {
 	// The image first: on a cold run debootstrap then overlaps with the
 	// kernel builds of deploy/kernel's tests, which hold the build lock.
@@ -268,6 +276,34 @@ func TestVMPatchedKernel(t *testing.T) {
 	want(t, "remove", kv, "binary", "gone")
 	if _, err := testbed.Scrape(g.Addr); err == nil {
 		t.Errorf("the metrics port still answers after removal")
+	}
+	g.next(t)
+
+	// The .rpm's scripts on the same systemd: install enables and starts,
+	// an upgrade keeps the admin's ARGS and restarts, removal stops.
+	kv = g.step(t, "rpm", 4*time.Minute)
+	want(t, "rpm", kv, "install", "0")
+	want(t, "rpm", kv, "version", oldVersion)
+	want(t, "rpm", kv, "enabled", "enabled")
+	want(t, "rpm", kv, "upgrade", "0")
+	want(t, "rpm", kv, "upgraded", newVersion)
+	want(t, "rpm", kv, "args", `ARGS="--probe.interval=7s"`)
+	want(t, "rpm", kv, "ActiveState", "active")
+	want(t, "rpm", kv, "proc.CapEff", "0000000400000000")
+	if !strings.Contains(kv["cmdline"], "--probe.interval=7s") {
+		t.Errorf("the rpm-upgraded daemon's command line %q lacks --probe.interval=7s", kv["cmdline"])
+	}
+	g.scrapeUntil(t, "the rpm's new version probing successfully", time.Minute, func(m testbed.Metrics) bool {
+		return m.Value("syscheck_build_info", map[string]string{"version": newVersion}) == 1 && probeSuccess(m) == 1
+	})
+	g.next(t)
+
+	kv = g.step(t, "rpm-remove", 3*time.Minute)
+	want(t, "rpm-remove", kv, "rpm", "0")
+	want(t, "rpm-remove", kv, "active", "inactive")
+	want(t, "rpm-remove", kv, "binary", "gone")
+	if _, err := testbed.Scrape(g.Addr); err == nil {
+		t.Errorf("the metrics port still answers after the rpm's removal")
 	}
 	g.next(t)
 	g.WaitConsole(t, regexp.MustCompile(`(?m)^VM-STEP: done$`), time.Minute)

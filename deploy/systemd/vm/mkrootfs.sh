@@ -5,7 +5,8 @@
 #   deploy/systemd/vm/mkrootfs.sh [patched|stock]
 #
 # patched (the default) is debootstrap --variant=minbase with systemd, udev
-# and dbus, set up for a serial console and QEMU's user network; it boots on
+# and dbus (and rpm, to install the .rpm too), set up for a serial console
+# and QEMU's user network; it boots on
 # the patched kernel from deploy/kernel/systemd-host/build-kernel.sh, which
 # has every driver built in. stock adds Debian's own 6.1 kernel
 # (linux-image-amd64 with its initramfs and modules), installed by apt in
@@ -24,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 flavour=${1:-patched}
 case $flavour in
-patched) include=systemd,systemd-sysv,udev,dbus ;;
+patched) include=systemd,systemd-sysv,udev,dbus,rpm ;;
 stock) include=systemd,systemd-sysv,udev,dbus,kmod,initramfs-tools,linux-image-amd64 ;;
 *) die "usage: $0 [patched|stock]" ;;
 esac
