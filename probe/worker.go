@@ -214,8 +214,8 @@ func (w *Worker) serving() (*workerProc, error) {
 		select {
 		case <-p.exited:
 			// Nothing was asked of it: not a failed probe, but worth a
-			// line (something killed it, or it lost its parent thread's
-			// death signal race).
+			// line (something else killed it: an administrator, the
+			// OOM killer).
 			w.ended(p)
 		default:
 			return p, nil
