@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -28,6 +29,11 @@ func WorkerMain(args []string, in io.Reader, out io.Writer) int {
 		fmt.Fprintln(out, err)
 		return 1
 	}
+	// Started from /proc/self/exe, the worker's command name would be
+	// "exe" in ps, top and systemd's log lines. /proc/self/comm names the
+	// process's main thread, whichever thread runs this; a failure only
+	// leaves the name as it was.
+	_ = os.WriteFile("/proc/self/comm", []byte(WorkerComm), 0)
 	return serve(bufio.NewReaderSize(in, 64), out, make([]byte, 0, 96))
 }
 

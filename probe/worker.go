@@ -19,6 +19,9 @@ import (
 // It is not a flag, so that flag parsing and logging never run in a worker.
 const WorkerArg = "__probe-worker"
 
+// WorkerComm is a worker process's command name, as ps and systemd show it.
+const WorkerComm = "syscheckd-work"
+
 // IsWorker reports whether args (os.Args) start a probe worker.
 func IsWorker(args []string) bool { return len(args) > 1 && args[1] == WorkerArg }
 

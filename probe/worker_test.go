@@ -212,6 +212,10 @@ func TestWorkerServesManyCallsInOneProcess(t *testing.T) {
 			t.Fatalf("getpid answered by several workers: %v", pids)
 		}
 	}
+	comm, err := os.ReadFile("/proc/" + strconv.FormatInt(pids[0], 10) + "/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != WorkerComm {
+		t.Errorf("worker command name %q (%v), want %q", comm, err, WorkerComm)
+	}
 	if w.starts != 1 || started != 1 {
 		t.Errorf("%d workers started for 20 calls (Started called %d times), want 1", w.starts, started)
 	}
