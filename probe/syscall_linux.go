@@ -25,15 +25,17 @@ func WorkerMain(args []string, in io.Reader, out io.Writer) int {
 		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "(numbers on standard input)")
 		return 2
 	}
+	// Started from /proc/self/exe, the worker's command name would be
+	// "exe" in ps, top and systemd's log lines. /proc/self/comm names the
+	// process's main thread, whichever thread runs this. It must come
+	// before prepareToCrash: a process that is not dumpable has its /proc
+	// files owned by root, and the unit's dynamic user could not write it.
+	// A failure only leaves the name as it was.
+	_ = os.WriteFile("/proc/self/comm", []byte(WorkerComm), 0)
 	if err := prepareToCrash(); err != nil {
 		fmt.Fprintln(out, err)
 		return 1
 	}
-	// Started from /proc/self/exe, the worker's command name would be
-	// "exe" in ps, top and systemd's log lines. /proc/self/comm names the
-	// process's main thread, whichever thread runs this; a failure only
-	// leaves the name as it was.
-	_ = os.WriteFile("/proc/self/comm", []byte(WorkerComm), 0)
 	return serve(bufio.NewReaderSize(in, 64), out, make([]byte, 0, 96))
 }
 

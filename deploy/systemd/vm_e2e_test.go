@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/probe"
 )
 
 const (
@@ -223,10 +224,12 @@ func TestVMPatchedKernel(t *testing.T) {
 	if v := m.Value("syscheck_build_info", map[string]string{"version": oldVersion}); v != 1 {
 		t.Errorf("syscheck_build_info{version=%q} = %v, want 1", oldVersion, v)
 	}
-	// One worker process, started by the daemon inside the unit's sandbox.
+	// One worker process, started by the daemon inside the unit's sandbox,
+	// named as ps and systemd show it.
 	if v := m.Value("syscheck_worker_starts_total", map[string]string{"probe": "getProcessInfo"}); v != 1 {
 		t.Errorf("syscheck_worker_starts_total = %v, want 1", v)
 	}
+	want(t, "status", kv, "worker.comm", probe.WorkerComm)
 	firstPID := kv["MainPID"]
 	g.next(t)
 
