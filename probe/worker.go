@@ -134,8 +134,6 @@ type Worker struct {
 	// killed is the last worker killed that had not been reaped within
 	// grace; no worker is started while it exists.
 	killed *workerProc
-	// starts counts the processes started, for tests.
-	starts int
 }
 
 // workerProc is one worker process and the pipes to it.
@@ -229,7 +227,6 @@ func (w *Worker) serving() (*workerProc, error) {
 		return nil, &CrashError{Detail: fmt.Sprintf("cannot start the worker: %v", err)}
 	}
 	w.proc = p
-	w.starts++
 	if w.Started != nil {
 		w.Started()
 	}

@@ -131,6 +131,36 @@ func want(t *testing.T, step string, kv map[string]string, key, value string) {
 	}
 }
 
+// upgraded checks a step that upgraded the package over an edited
+// /etc/default/syscheckd: the admin's ARGS survive and reach the new
+// daemon, which runs with CAP_SYSLOG only and probes successfully. Then
+// the scenario goes on.
+func (g vm) upgraded(t *testing.T, step string, kv map[string]string) {
+	t.Helper()
+	want(t, step, kv, "args", `ARGS="--probe.interval=7s"`)
+	want(t, step, kv, "ActiveState", "active")
+	want(t, step, kv, "proc.CapEff", "0000000400000000")
+	if !strings.Contains(kv["cmdline"], "--probe.interval=7s") {
+		t.Errorf("%s: the upgraded daemon's command line %q lacks --probe.interval=7s", step, kv["cmdline"])
+	}
+	g.scrapeUntil(t, step+": the new version probing successfully", time.Minute, func(m testbed.Metrics) bool {
+		return m.Value("syscheck_build_info", map[string]string{"version": newVersion}) == 1 && probeSuccess(m) == 1
+	})
+	g.next(t)
+}
+
+// removed checks a step that removed the package: the service stopped, the
+// binary and the metrics port are gone. Then the scenario goes on.
+func (g vm) removed(t *testing.T, step string, kv map[string]string) {
+	t.Helper()
+	want(t, step, kv, "active", "inactive")
+	want(t, step, kv, "binary", "gone")
+	if _, err := testbed.Scrape(g.Addr); err == nil {
+		t.Errorf("%s: the metrics port still answers after removal", step)
+	}
+	g.next(t)
+}
+
 // scrapeUntil scrapes the guest until ok accepts the metrics.
 func (g vm) scrapeUntil(t *testing.T, what string, timeout time.Duration, ok func(testbed.Metrics) bool) testbed.Metrics {
 	t.Helper()
@@ -262,25 +292,11 @@ func TestVMPatchedKernel(t *testing.T) {
 	kv = g.step(t, "upgrade", 4*time.Minute)
 	want(t, "upgrade", kv, "dpkg", "0")
 	want(t, "upgrade", kv, "version", newVersion+"-1")
-	want(t, "upgrade", kv, "args", `ARGS="--probe.interval=7s"`)
-	want(t, "upgrade", kv, "ActiveState", "active")
-	want(t, "upgrade", kv, "proc.CapEff", "0000000400000000")
-	if !strings.Contains(kv["cmdline"], "--probe.interval=7s") {
-		t.Errorf("upgraded daemon's command line %q lacks --probe.interval=7s", kv["cmdline"])
-	}
-	g.scrapeUntil(t, "the new version probing successfully", time.Minute, func(m testbed.Metrics) bool {
-		return m.Value("syscheck_build_info", map[string]string{"version": newVersion}) == 1 && probeSuccess(m) == 1
-	})
-	g.next(t)
+	g.upgraded(t, "upgrade", kv)
 
 	kv = g.step(t, "remove", 3*time.Minute)
 	want(t, "remove", kv, "dpkg", "0")
-	want(t, "remove", kv, "active", "inactive")
-	want(t, "remove", kv, "binary", "gone")
-	if _, err := testbed.Scrape(g.Addr); err == nil {
-		t.Errorf("the metrics port still answers after removal")
-	}
-	g.next(t)
+	g.removed(t, "remove", kv)
 
 	// The .rpm's scripts on the same systemd: install enables and starts,
 	// an upgrade keeps the admin's ARGS and restarts, removal stops.
@@ -290,24 +306,10 @@ func TestVMPatchedKernel(t *testing.T) {
 	want(t, "rpm", kv, "enabled", "enabled")
 	want(t, "rpm", kv, "upgrade", "0")
 	want(t, "rpm", kv, "upgraded", newVersion)
-	want(t, "rpm", kv, "args", `ARGS="--probe.interval=7s"`)
-	want(t, "rpm", kv, "ActiveState", "active")
-	want(t, "rpm", kv, "proc.CapEff", "0000000400000000")
-	if !strings.Contains(kv["cmdline"], "--probe.interval=7s") {
-		t.Errorf("the rpm-upgraded daemon's command line %q lacks --probe.interval=7s", kv["cmdline"])
-	}
-	g.scrapeUntil(t, "the rpm's new version probing successfully", time.Minute, func(m testbed.Metrics) bool {
-		return m.Value("syscheck_build_info", map[string]string{"version": newVersion}) == 1 && probeSuccess(m) == 1
-	})
-	g.next(t)
+	g.upgraded(t, "rpm", kv)
 
 	kv = g.step(t, "rpm-remove", 3*time.Minute)
 	want(t, "rpm-remove", kv, "rpm", "0")
-	want(t, "rpm-remove", kv, "active", "inactive")
-	want(t, "rpm-remove", kv, "binary", "gone")
-	if _, err := testbed.Scrape(g.Addr); err == nil {
-		t.Errorf("the metrics port still answers after the rpm's removal")
-	}
-	g.next(t)
+	g.removed(t, "rpm-remove", kv)
 	g.WaitConsole(t, regexp.MustCompile(`(?m)^VM-STEP: done$`), time.Minute)
 }

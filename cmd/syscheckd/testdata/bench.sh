@@ -94,25 +94,13 @@ cval() { awk -v k="$1" '$1 == k { print $2 }' "$work/c.txt"; }
 hz=$(getconf CLK_TCK)
 proc_cpu_ms() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 proc_rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-# The daemon's probe worker lives as long as it does: tree_* add the
-# daemon's live children (its workers) to its own figures.
-tree_cpu_ms() {
-	local total kid
-	total=$(proc_cpu_ms "$1")
-	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_cpu_ms "$kid")" 3); done
-	echo "$total"
-}
 proc_pss_mib() { awk '/^Pss:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup"; }
-tree_pss_mib() {
+# with_workers FIGURE PID: FIGURE (a proc_* function) of PID plus its live
+# children: the daemon's probe worker lives as long as the daemon does.
+with_workers() {
 	local total kid
-	total=$(proc_pss_mib "$1")
-	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_pss_mib "$kid")"); done
-	echo "$total"
-}
-tree_rss_mib() {
-	local total kid
-	total=$(proc_rss_mib "$1")
-	for kid in $(pgrep -P "$1"); do total=$(calc "$total + $(proc_rss_mib "$kid")"); done
+	total=$("$1" "$2")
+	for kid in $(pgrep -P "$2"); do total=$(calc "$total + $("$1" "$kid")"); done
 	echo "$total"
 }
 probes_total() {
@@ -145,7 +133,7 @@ footprint() {
 	wait_up "http://127.0.0.1:$SYSCHECKD_PORT/-/ready"
 	local p0 p1 c0 c1 b0 b1 n0 n1 t0 t1
 	p0=$(probes_total)
-	c0=$(tree_cpu_ms "$daemon")
+	c0=$(with_workers proc_cpu_ms "$daemon")
 	b0=$(proc_cpu_ms "$blackbox")
 	n0=$(proc_cpu_ms "$node")
 	t0=$(date +%s.%N)
@@ -154,13 +142,13 @@ footprint() {
 	# the figures before each scrape.
 	sleep $((FOOTPRINT_PROBES / 100))
 	for _ in $(seq 300); do
-		c1=$(tree_cpu_ms "$daemon")
+		c1=$(with_workers proc_cpu_ms "$daemon")
 		b1=$(proc_cpu_ms "$blackbox")
 		n1=$(proc_cpu_ms "$node")
 		t1=$(date +%s.%N)
-		rss_d=$(tree_rss_mib "$daemon")
+		rss_d=$(with_workers proc_rss_mib "$daemon")
 		rss_alone=$(proc_rss_mib "$daemon")
-		pss_d=$(tree_pss_mib "$daemon")
+		pss_d=$(with_workers proc_pss_mib "$daemon")
 		pss_b=$(proc_pss_mib "$blackbox")
 		pss_n=$(proc_pss_mib "$node")
 		rss_b=$(proc_rss_mib "$blackbox")
