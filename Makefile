@@ -23,7 +23,14 @@ APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux system
                 gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter \
                 debootstrap e2fsprogs qemu-system-x86
 
-.PHONY: all build demo deps test lint unit fuzz deploy-test e2e dashboard bench package clean
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+
+# The test tiers print every test and fail on a skipped one: in make test a
+# skip would read as a pass.
+NOSKIP := 2>&1 | tee /dev/stderr | { ! grep -- '--- SKIP'; }
+
+.PHONY: all build demo deps test lint unit integration fuzz e2e dashboard bench package clean
 
 all: build
 
@@ -54,27 +61,31 @@ deps:
 	@test -x $(GOLANGCI_LINT) && $(GOLANGCI_LINT) version 2>/dev/null | grep -q '$(GOLANGCI_LINT_VERSION:v%=%)' || \
 		GOBIN=$(GOBIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-test: deps lint unit fuzz deploy-test e2e
+test: deps lint unit integration fuzz e2e
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd deploy/grafana && $(GO) vet ./...
-	$(GOLANGCI_LINT) run --build-tags e2e ./...
+	$(GOLANGCI_LINT) run --build-tags e2e,integration ./...
 
-# Unit tests with the race detector, and the integration tests that run the
-# real binary against this kernel and /dev/kmsg (as root).
+# Test tiers (docs/development.md): unit runs anywhere, as any user;
+# integration needs root and the packages deps installs, and runs the real
+# binary against this kernel and /dev/kmsg; e2e boots kernels in QEMU.
 unit:
-	$(GO) test -race -count=1 ./cmd/... ./probe/... ./kmsg/...
+	$(GO) test -race -count=1 -v ./... $(NOSKIP)
 
-# Each fuzz target runs for a number of inputs, about 20 s each on this
-# machine's 2 cores: a duration (-fuzztime=20s) trips a race in Go 1.26's
-# fuzzing coordinator (go.dev/issue/75804, fixed in Go 1.27) that fails a
-# target with a bare "context deadline exceeded" at the deadline, with no
-# failing input; a count has no deadline. Inputs that fail are written to
-# the package's testdata/fuzz/TARGET, where they stay as regression cases
-# that every go test runs. FUZZTIME (e.g. 5m) overrides every count.
+integration:
+	$(GO) test -race -count=1 -v -tags integration ./cmd/... ./kmsg/... $(NOSKIP)
+	$(GO) test -count=1 -v -tags integration ./deploy/... $(NOSKIP)
+	cd deploy/grafana && $(GO) test -count=1 -v ./... $(NOSKIP)
+
+# Each fuzz target runs for a number of inputs, not a duration: Go 1.26's
+# fuzzing coordinator can fail a target at its -fuzztime deadline with no
+# failing input (go.dev/issue/75804). Failing inputs land in the package's
+# testdata/fuzz/TARGET and run with every go test. FUZZTIME (e.g. 5m)
+# overrides every count.
 FUZZ_TARGETS := ./kmsg:FuzzRecord:300000x ./kmsg:FuzzPattern:300000x ./kmsg:FuzzReaderSequence:300000x \
                 ./cmd/syscheckd:FuzzParseFlags:180000x
 fuzz:
@@ -84,30 +95,21 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$$budget -fuzzminimizetime=5s $$pkg; \
 	done
 
-deploy-test:
-	$(GO) test -count=1 ./deploy/...
-	cd deploy/grafana && $(GO) test -count=1 ./...
-
 # End-to-end: patched and stock kernels booted in QEMU (TCG) with syscheckd
-# and the kselftest in an initramfs (deploy/kernel); the fleet test, three
-# guests scraped by a real Prometheus and Alertmanager (deploy/prometheus);
-# Debian bookworm disk images with systemd as PID 1 and the .deb installed,
-# on a patched kernel with what systemd needs and on Debian's own
-# (deploy/systemd). The first run builds three kernels, downloads Debian's
-# and debootstraps two root file systems; later runs reuse them from
-# $$SYSCHECKD_CACHE (default /var/cache/syscheckd-test). The whole make test
-# took 20.5 minutes from an empty cache on 2 cores, 9 with it. -p 1 runs the
-# packages one after the other: their QEMU guests would otherwise share the
+# and the kselftest in an initramfs (deploy/kernel); three guests scraped by
+# a real Prometheus and Alertmanager (deploy/prometheus); Debian disk images
+# with systemd as PID 1 and the .deb installed (deploy/systemd). Kernels and
+# root file systems are cached in $$SYSCHECKD_CACHE (default
+# /var/cache/syscheckd-test). -p 1: QEMU guests side by side would share the
 # two cores and stretch every timing.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/ ./deploy/systemd/
+	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/ ./deploy/systemd/ $(NOSKIP)
 
 dashboard:
 	cd deploy/grafana && $(GO) run .
 
-# bench prints a table of syscheckd's figures beside baselines measured in
-# the same run (C, idle exporters, the bare kernel): see the script, and
-# README's Performance section for a copy. Root; about a minute and a half.
+# bench prints syscheckd's figures beside baselines measured in the same run
+# (C, idle exporters, the bare kernel); docs/performance.md explains them.
 bench: deps
 	bash cmd/syscheckd/testdata/bench.sh
 

@@ -1,6 +1,8 @@
 package kmsg
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+
 	"bytes"
 	"errors"
 	"log/slog"
@@ -63,7 +65,7 @@ func BenchmarkRecordHandling(b *testing.B) {
 		msg := msgs[n&1023]
 		n++
 		msg.SequenceNumber = n
-		r.forward(FromMessage(msg, Monotonic()), w)
+		r.forward(FromMessage(msg, monotonic.Now()), w)
 	}
 	reportRate(b, n)
 }
@@ -131,7 +133,7 @@ func BenchmarkParserOnDevKmsg(b *testing.B) {
 		msgs := p.Parse()
 		for msg := range msgs {
 			total++
-			r.forward(FromMessage(msg, Monotonic()), w)
+			r.forward(FromMessage(msg, monotonic.Now()), w)
 			if msg.SequenceNumber >= last {
 				break
 			}

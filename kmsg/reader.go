@@ -1,6 +1,8 @@
 package kmsg
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +51,7 @@ type Reader struct {
 	// closing is set while the Reader closes a parser itself, so that the
 	// parser's complaint about its file being closed is not logged.
 	closing atomic.Bool
-	// observing is the Monotonic() time at which the current Sink call
+	// observing is the monotonic.Now() time at which the current Sink call
 	// started, or 0 outside one: a Sink that never returns stalls the reader.
 	observing atomic.Int64
 
@@ -59,7 +61,7 @@ type Reader struct {
 
 // NewReader returns a Reader that opens the kernel log with open.
 func NewReader(open Opener, m *Metrics, log *slog.Logger, backoff Backoff) *Reader {
-	return &Reader{open: open, metrics: m, log: log, backoff: backoff, clock: Monotonic}
+	return &Reader{open: open, metrics: m, log: log, backoff: backoff, clock: monotonic.Now}
 }
 
 // Up reports whether the kernel log is open and being read.

@@ -20,7 +20,7 @@ type Record struct {
 	// Text is the first line of the message, without the trailing newline
 	// and without the " KEY=value" continuation lines.
 	Text string
-	// Received is Monotonic() when the reader got the record.
+	// Received is monotonic.Now() when the reader got the record.
 	Received int64
 }
 

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+
 	"bytes"
 	"log/slog"
 	"os"
@@ -49,8 +51,8 @@ func BenchmarkTimedCall(b *testing.B) {
 func BenchmarkClockReadings(b *testing.B) {
 	durations := make([]int64, 0, 1<<20)
 	for b.Loop() {
-		start := kmsg.Monotonic()
-		d := kmsg.Monotonic() - start
+		start := monotonic.Now()
+		d := monotonic.Now() - start
 		if len(durations) < cap(durations) {
 			durations = append(durations, d)
 		}

@@ -31,6 +31,20 @@ type Config struct {
 	Timeout time.Duration
 }
 
+// Equal reports whether c and o probe the same way, so that a reload leaves
+// the probe's schedule and counters alone.
+func (c Config) Equal(o Config) bool {
+	return c.Name == o.Name && c.Syscall == o.Syscall && c.Symbol == o.Symbol && c.ExpectReturn == o.ExpectReturn &&
+		c.Interval == o.Interval && c.Timeout == o.Timeout && patternString(c) == patternString(o)
+}
+
+func patternString(c Config) string {
+	if c.Pattern == nil {
+		return ""
+	}
+	return c.Pattern.String()
+}
+
 // MaxSyscall is the highest number a probe accepts. x86_64 numbers stay far
 // below it; a larger one is a typo.
 const MaxSyscall = 1023
@@ -131,9 +145,6 @@ type Prober struct {
 func NewProber(cfg Config, decision Decision, caller Caller, expecter Expecter, log *slog.Logger) *Prober {
 	return &Prober{cfg: cfg, decision: decision, caller: caller, expecter: expecter, log: log}
 }
-
-// Config returns the probe's configuration.
-func (p *Prober) Config() Config { return p.cfg }
 
 // Decision returns the symbol check's verdict the Prober acts on.
 func (p *Prober) Decision() Decision { return p.decision }

@@ -220,3 +220,30 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigEqual(t *testing.T) {
+	base := Config{Name: "a", Syscall: 24, Pattern: regexp.MustCompile("x"), Interval: time.Second, Timeout: time.Millisecond}
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   bool
+	}{
+		{"identical", func(*Config) {}, true},
+		{"recompiled pattern", func(c *Config) { c.Pattern = regexp.MustCompile("x") }, true},
+		{"pattern", func(c *Config) { c.Pattern = regexp.MustCompile("y") }, false},
+		{"syscall", func(c *Config) { c.Syscall = 39 }, false},
+		{"symbol", func(c *Config) { c.Symbol = "s" }, false},
+		{"expect", func(c *Config) { c.ExpectReturn = 1 }, false},
+		{"interval", func(c *Config) { c.Interval = 2 * time.Second }, false},
+		{"timeout", func(c *Config) { c.Timeout = 2 * time.Millisecond }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.mutate(&c)
+			if got := base.Equal(c); got != tt.want {
+				t.Errorf("Equal = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+
 	"bufio"
 	"fmt"
 	"io"
@@ -11,8 +13,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/syscheckd/syscheckd/kmsg"
 )
 
 // WorkerMain is the whole life of a probe worker: args are os.Args. It
@@ -64,9 +64,9 @@ func serve(in *bufio.Reader, out io.Writer, buf []byte) int {
 // skips the scheduler hooks of unix.Syscall, which would otherwise be
 // timed too; nothing else runs in the worker, so blocking is harmless.
 func call(nr int) Outcome {
-	start := kmsg.Monotonic()
+	start := monotonic.Now()
 	r1, _, errno := unix.RawSyscall(uintptr(nr), 0, 0, 0)
-	end := kmsg.Monotonic()
+	end := monotonic.Now()
 	return Outcome{Return: int64(r1), Errno: errno, Duration: time.Duration(end - start), ReturnedAt: end}
 }
 

@@ -21,7 +21,7 @@ type Trace struct {
 	Expected   bool
 	After      uint64
 	AfterKnown bool
-	// ReturnedAt is the worker's Monotonic() reading after the call.
+	// ReturnedAt is the worker's monotonic.Now() reading after the call.
 	ReturnedAt int64
 	// Considered are the records read while the expectation was open, up
 	// to TraceLimit; Untraced counts the rest.

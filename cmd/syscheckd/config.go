@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
-	"github.com/syscheckd/syscheckd/probe/config"
 )
 
 // loadProbes returns the probes to run: those of --config.file for the

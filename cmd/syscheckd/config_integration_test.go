@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 // Integration tests of the configuration file, reload, /probe and the

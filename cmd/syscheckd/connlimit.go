@@ -8,7 +8,7 @@ import (
 	"golang.org/x/net/netutil"
 	"golang.org/x/sys/unix"
 
-	"github.com/syscheckd/syscheckd/probe/config"
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 )
 
 // The HTTP server shares the process's file descriptors with the probe:

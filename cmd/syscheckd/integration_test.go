@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 // Integration tests: the real syscheckd binary, as root, against this
@@ -11,7 +13,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,60 +28,40 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
-	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
-var binary string
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if fuzzing() {
-		// Fuzz targets need no binary, and every fuzz worker process runs
-		// TestMain again.
-		os.Exit(m.Run())
-	}
+// binary is the syscheckd under test, built once by the first test that
+// starts it.
+var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "syscheckd-test-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return "", err
 	}
+	afterTests = append(afterTests, func() { os.RemoveAll(dir) })
 	// World-readable, so the test without CAP_SYSLOG can run it as nobody.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return "", err
 	}
-	binary = filepath.Join(dir, "syscheckd")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	path := filepath.Join(dir, "syscheckd")
+	build := exec.Command("go", "build", "-o", path, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		// Keep-alive connections of http.Get are not leaks.
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+	return path, nil
+})
 
-// fuzzing reports whether go test runs a fuzz target (-test.fuzz) or is
-// one of its workers.
-func fuzzing() bool {
-	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
-		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
-			return true
-		}
+// syscheckd returns the path of the binary under test.
+func syscheckd(t *testing.T) string {
+	t.Helper()
+	path, err := binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	return path
 }
 
 func requireRoot(t *testing.T) {
@@ -149,7 +130,7 @@ func freeAddr(t *testing.T) string {
 func startDaemon(t *testing.T, prefix []string, env []string, args ...string) *process {
 	t.Helper()
 	d := &process{addr: freeAddr(t), stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	argv := append(append(append([]string{}, prefix...), binary, "--web.listen-address="+d.addr), args...)
+	argv := append(append(append([]string{}, prefix...), syscheckd(t), "--web.listen-address="+d.addr), args...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Stderr = d.stderr
 	d.cmd.Env = append(os.Environ(), env...)
@@ -557,7 +538,7 @@ func TestDaemonNotifiesSystemd(t *testing.T) {
 // output.
 func runBinary(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(syscheckd(t), args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	var exit *exec.ExitError

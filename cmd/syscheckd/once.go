@@ -12,6 +12,7 @@ import (
 
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // runOnce is `syscheckd --probe.once`: one probe with the same checks and
@@ -19,23 +20,23 @@ import (
 func runOnce(opts options, logger *slog.Logger, stdout io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d := newSyscheck(prometheus.NewRegistry(), logger)
+	host := schedule.NewHost(prometheus.NewRegistry(), logger)
 	worker := probe.NewWorker(workerExe, logger)
 	defer func() {
 		if err := worker.Close(); err != nil {
 			logger.Warn("cannot stop the probe worker", "err", err)
 		}
 	}()
-	prober, watcher := d.newProber(opts.probe, worker)
-	d.hub.Set(kmsg.Fanout{watcher})
+	prober, watcher := host.NewProber(opts.probe, worker)
+	host.Hub.Set(kmsg.Fanout{watcher})
 	var wg sync.WaitGroup
-	d.startReader(ctx, &wg)
+	host.StartReader(ctx, &wg)
 	r := prober.Probe(ctx)
-	kmsgUp := d.reader.Up()
+	kmsgUp := host.Reader.Up()
 	stop()
 	wg.Wait()
 
-	rep := probe.NewReport(d.kernel, opts.probe, prober.Decision(), r, kmsgUp)
+	rep := probe.NewReport(host.Kernel, opts.probe, prober.Decision(), r, kmsgUp)
 	var err error
 	if opts.output == "json" {
 		err = rep.WriteJSON(stdout)

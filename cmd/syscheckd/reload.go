@@ -16,7 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/syscheckd/syscheckd/probe/config"
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // errNoConfigFile answers a reload request when the probes come from flags.
@@ -27,7 +28,7 @@ var errNoConfigFile = errors.New("syscheckd runs without --config.file: its prob
 type reloader struct {
 	path    string
 	machine string
-	probes  *probeSet
+	probes  *schedule.Set
 	sd      *systemd
 	logger  *slog.Logger
 
@@ -39,7 +40,7 @@ type reloader struct {
 	lastErr error
 }
 
-func newReloader(path, machine string, probes *probeSet, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
+func newReloader(path, machine string, probes *schedule.Set, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
 	f := promauto.With(reg)
 	rl := &reloader{
 		path: path, machine: machine, probes: probes, sd: sd, logger: logger,
@@ -75,7 +76,7 @@ func (rl *reloader) reload(trigger string) error {
 		rl.sd.reloaded("reload failed, running the previous configuration: " + err.Error())
 		return err
 	}
-	ch := rl.probes.apply(cfgs)
+	ch := rl.probes.Apply(cfgs)
 	rl.lastErr = nil
 	rl.success.Set(1)
 	rl.successTime.SetToCurrentTime()

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
-	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -22,87 +21,14 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/syscheckd/syscheckd/kmsg"
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/page"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // workerExe reaches the running binary even after an upgrade replaced the
 // file it was started from.
 const workerExe = "/proc/self/exe"
-
-// readerStartWait bounds how long the first probe waits for the kernel log
-// to be open: a record written before the reader seeks to the end is missed.
-const readerStartWait = 2 * time.Second
-
-// syscheck is what serve and runOnce share: the kernel, the kernel log
-// reader that every probe's watcher shares, and the metrics.
-type syscheck struct {
-	kernel  probe.Kernel
-	reader  *kmsg.Reader
-	hub     *kmsg.Hub
-	kmsg    *kmsg.Metrics
-	metrics *probe.Metrics
-	logger  *slog.Logger
-
-	// kallsyms is read once, by the first probe that checks a symbol: the
-	// kernel cannot change under a running daemon.
-	symbolsOnce sync.Once
-	symbols     probe.Symbols
-}
-
-func newSyscheck(reg prometheus.Registerer, logger *slog.Logger) *syscheck {
-	kernel, err := probe.Uname()
-	if err != nil {
-		logger.Error("cannot identify the kernel", "err", err)
-	}
-	reg.MustRegister(probe.NewKernelInfo(kernel))
-	km := kmsg.NewMetrics(reg)
-	return &syscheck{
-		kernel:  kernel,
-		reader:  kmsg.NewReader(kmsgparser.NewParser, km, logger.With("component", "kmsg"), kmsg.DefaultBackoff),
-		hub:     &kmsg.Hub{},
-		kmsg:    km,
-		metrics: probe.NewMetrics(reg),
-		logger:  logger,
-	}
-}
-
-// newProber makes cfg's symbol check and returns its Prober, which calls
-// through worker, and the Watcher that must receive the kernel log.
-func (d *syscheck) newProber(cfg probe.Config, worker probe.Caller) (*probe.Prober, *kmsg.Watcher) {
-	var syms probe.Symbols
-	if cfg.Symbol != "" {
-		d.symbolsOnce.Do(func() {
-			d.symbols = probe.ReadSymbols(probe.KallsymsPath)
-			if d.symbols.Err != nil {
-				d.logger.Warn("cannot check the kernel's symbols; probes will call the system call unchecked, in isolation", "err", d.symbols.Err)
-			}
-		})
-		syms = d.symbols
-	}
-	decision := probe.Decide(syms, cfg.Symbol, cfg.Syscall)
-	d.logger.Info("symbol check", "probe", cfg.Name, "syscall", cfg.Syscall, "call", decision.Call, "reason", decision.Reason)
-	watcher := kmsg.NewWatcher(cfg.Pattern, d.kmsg)
-	return probe.NewProber(cfg, decision, worker, watcher, d.logger), watcher
-}
-
-// startReader runs the kernel log reader until ctx is done and waits, for
-// at most readerStartWait, for it to be positioned at the log's end.
-func (d *syscheck) startReader(ctx context.Context, wg *sync.WaitGroup) {
-	wg.Go(func() { d.reader.Run(ctx, d.hub) })
-	ticker := time.NewTicker(10 * time.Millisecond)
-	defer ticker.Stop()
-	deadline := time.After(readerStartWait)
-	for !d.reader.Up() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-deadline:
-			return
-		case <-ticker.C:
-		}
-	}
-}
 
 func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
@@ -112,7 +38,7 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("syscheck"),
 	)
-	d := newSyscheck(reg, logger)
+	host := schedule.NewHost(reg, logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {
@@ -125,21 +51,25 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	var wg sync.WaitGroup
 
 	sd := newSystemd(logger)
-	d.startReader(ctx, &wg)
-	results := &resultLog{logger: logger}
-	probes := newProbeSet(ctx, &wg, d, logger, func(r probe.Result) {
-		d.metrics.Observe(r)
-		results.log(r)
+	host.StartReader(ctx, &wg)
+	results := schedule.NewResultLog(logger)
+	probes := schedule.NewSet(host, logger, func(r probe.Result) {
+		host.Metrics.Observe(r)
+		results.Log(r)
 		sd.probed(r)
+	}, func(name string) probe.Caller {
+		w := probe.NewWorker(workerExe, logger)
+		w.Started = func() { host.Metrics.WorkerStarted(name) }
+		return w
 	})
-	probes.apply(cfgs)
-	rl := newReloader(opts.configFile, d.kernel.Machine, probes, sd, reg, logger)
+	probes.Apply(cfgs)
+	rl := newReloader(opts.configFile, host.Kernel.Machine, probes, sd, reg, logger)
 	wg.Go(func() { rl.onSIGHUP(ctx) })
-	health := &health{probes: probes, reader: d.reader}
+	health := &health{probes: probes, reader: host.Reader}
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
-	page := &historyPage{probes: probes, kernel: d.kernel, reloader: rl}
-	server := newServer(routes(reg, page, health, sd, rl, probes))
+	home := &page.Handler{Probes: probes, Kernel: host.Kernel, ConfigFile: opts.configFile, ReloadError: rl.lastError}
+	server := newServer(routes(reg, home, health, sd, rl, probes))
 	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
@@ -154,13 +84,15 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	}
 	sd.notify("STOPPING=1")
 	stop()
+	// The probes stop first: on-demand requests still waiting are then
+	// refused at once instead of holding up the server's shutdown.
+	probes.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("HTTP shutdown", "err", err)
 	}
 	wg.Wait()
-	probes.close()
 	return code
 }
 
@@ -212,9 +144,9 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-func routes(reg *prometheus.Registry, page http.Handler, h *health, sd *systemd, rl *reloader, probes *probeSet) http.Handler {
+func routes(reg *prometheus.Registry, home http.Handler, h *health, sd *systemd, rl *reloader, probes *schedule.Set) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/{$}", page)
+	mux.Handle("/{$}", home)
 	mux.Handle("/-/reload", rl)
 	mux.Handle("/probe", probeHandler{probes: probes})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
@@ -238,47 +170,4 @@ func routes(reg *prometheus.Registry, page http.Handler, h *health, sd *systemd,
 		fmt.Fprintln(w, "Ready")
 	})
 	return mux
-}
-
-// resultLog logs probe results without flooding the journal: every failed
-// call at warning level; a success when it follows something else; and a
-// verdict the start-up symbol check made (absent or conflict, not called)
-// once, since it repeats unchanged until the next boot. Repeats go to
-// debug. Each probe's results are compared with its own last one.
-type resultLog struct {
-	logger *slog.Logger
-
-	mu   sync.Mutex
-	last map[string]probe.Class
-}
-
-func (l *resultLog) log(r probe.Result) {
-	l.mu.Lock()
-	if l.last == nil {
-		l.last = map[string]probe.Class{}
-	}
-	changed := r.Class != l.last[r.Probe]
-	l.last[r.Probe] = r.Class
-	l.mu.Unlock()
-	attrs := []any{"probe", r.Probe, "syscall", r.Syscall, "result", r.Class, "reason", r.Reason}
-	if r.Returned {
-		attrs = append(attrs, "duration_seconds", r.Duration.Seconds())
-	}
-	if r.Errno != 0 {
-		attrs = append(attrs, "errno", probe.ErrnoName(r.Errno))
-	}
-	if r.Signal != 0 {
-		attrs = append(attrs, "signal", probe.SignalName(r.Signal))
-	}
-	if r.Record != nil {
-		attrs = append(attrs, "kmsg_seq", r.Record.Seq, "kmsg_delay_seconds", r.KmsgDelay.Seconds())
-	}
-	switch {
-	case r.Class == probe.Success && changed:
-		l.logger.Info("probe succeeded", attrs...)
-	case r.Class == probe.Success, !r.Called && !changed:
-		l.logger.Debug("probe", attrs...)
-	default:
-		l.logger.Warn("probe failed", attrs...)
-	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+	"github.com/syscheckd/syscheckd/probe/schedule"
+
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +52,7 @@ func (s *systemd) probed(r probe.Result) {
 // and later (Type=notify-reload) tell this reload from an earlier one;
 // older versions ignore it.
 func (s *systemd) reloading() {
-	s.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", kmsg.Monotonic()/1e3))
+	s.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonic.Now()/1e3))
 }
 
 // reloaded tells systemd the reload is over, whether or not it succeeded:
@@ -112,12 +115,12 @@ const readerStallLimit = 10 * time.Second
 
 // health decides whether the daemon is making progress.
 type health struct {
-	probes *probeSet
+	probes *schedule.Set
 	reader *kmsg.Reader
 }
 
 func (h *health) check(now time.Time) error {
-	if err := h.probes.stalled(now); err != nil {
+	if err := h.probes.CheckProgress(now); err != nil {
 		return err
 	}
 	if h.reader.Stalled(readerStallLimit) {

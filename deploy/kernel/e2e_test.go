@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // syscheckdDir holds a static syscheckd built once for every guest.

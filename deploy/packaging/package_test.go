@@ -1,3 +1,5 @@
+//go:build integration
+
 package packaging
 
 import (
@@ -10,21 +12,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // testVersion is the package version the test builds.
 const testVersion = "1.2.3"
-
-// requireTool fails the test, rather than skipping it, when a tool is missing:
-// a skipped check reads as a passed one in CI.
-func requireTool(t *testing.T, name, hint string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found (%v): install it with %q", name, err, hint)
-	}
-	return path
-}
 
 // run runs a command and returns its standard output; it fails the test with
 // everything the command printed if the command fails.
@@ -46,7 +39,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 // command finds it.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	goBin := requireTool(t, "go", "install Go from https://go.dev/dl/")
+	goBin := testbed.RequireTool(t, "go", "install Go from https://go.dev/dl/")
 	gomod := strings.TrimSpace(run(t, ".", nil, goBin, "env", "GOMOD"))
 	if gomod == "" || gomod == os.DevNull {
 		t.Fatalf("go env GOMOD = %q: not inside the syscheckd module", gomod)
@@ -68,7 +61,7 @@ func daemonBinary(t *testing.T, root string) string {
 	}
 	bin := filepath.Join(t.TempDir(), "syscheckd")
 	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
-		requireTool(t, "go", "install Go from https://go.dev/dl/"),
+		testbed.RequireTool(t, "go", "install Go from https://go.dev/dl/"),
 		"build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/syscheckd")
 	return bin
 }
@@ -116,9 +109,9 @@ func readSource(t *testing.T, root, src string) []byte {
 
 // TestPackages builds both packages with build.sh and checks what is in them.
 func TestPackages(t *testing.T) {
-	dpkgDeb := requireTool(t, "dpkg-deb", "apt-get install dpkg")
-	rpmBin := requireTool(t, "rpm", "apt-get install rpm")
-	lintian := requireTool(t, "lintian", "apt-get install lintian")
+	dpkgDeb := testbed.RequireTool(t, "dpkg-deb", "apt-get install dpkg")
+	rpmBin := testbed.RequireTool(t, "rpm", "apt-get install rpm")
+	lintian := testbed.RequireTool(t, "lintian", "apt-get install lintian")
 
 	root := moduleRoot(t)
 	bin := daemonBinary(t, root)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package packaging
 
 import (
@@ -7,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // The maintainer scripts run here against stand-ins for systemctl,
@@ -25,8 +29,8 @@ exit 0
 `
 
 func TestMaintainerScripts(t *testing.T) {
-	unshare := requireTool(t, "unshare", "apt-get install util-linux")
-	sh := requireTool(t, "sh", "apt-get install dash")
+	unshare := testbed.RequireTool(t, "unshare", "apt-get install util-linux")
+	sh := testbed.RequireTool(t, "sh", "apt-get install dash")
 	root := moduleRoot(t)
 
 	tests := []struct {

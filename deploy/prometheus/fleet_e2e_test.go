@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // TestFleetInABox is the alerting path end to end: three QEMU hosts (a

@@ -1,3 +1,5 @@
+//go:build integration
+
 package prometheus
 
 import (
@@ -6,11 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
-
-const (
-	rulesFile = "syscheckd.rules.yml"
-	testFile  = "syscheckd.rules.test.yml"
 )
 
 // promtool returns the path of promtool, from $PROMTOOL or $PATH. A missing

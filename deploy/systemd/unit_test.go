@@ -1,3 +1,5 @@
+//go:build integration
+
 package systemd
 
 import (
@@ -12,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // maxExposure is the highest overall exposure `systemd-analyze security` may
@@ -19,17 +23,6 @@ import (
 const maxExposure = 2.0
 
 var unitFiles = []string{"syscheckd.service", "syscheckd.socket"}
-
-// requireTool fails the test, rather than skipping it, when a tool is missing:
-// a skipped check reads as a passed one in CI.
-func requireTool(t *testing.T, name, hint string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found (%v): install it with %q", name, err, hint)
-	}
-	return path
-}
 
 // fakeRoot builds a directory for systemd-analyze --root= that holds the
 // units under test in etc/systemd/system, a copy of the host's
@@ -108,7 +101,7 @@ func copyTree(t *testing.T, src, dst string) {
 
 func systemdAnalyze(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	bin := requireTool(t, "systemd-analyze", "apt-get install systemd")
+	bin := testbed.RequireTool(t, "systemd-analyze", "apt-get install systemd")
 	cmd := exec.CommandContext(t.Context(), bin, args...)
 	// Plain text: no colours, no pager, whatever the terminal.
 	cmd.Env = append(os.Environ(), "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=cat", "SYSTEMD_LOG_COLOR=0")
@@ -332,7 +325,7 @@ func TestDefaultFile(t *testing.T) {
 	if want := []string{`ARGS=""`}; !slices.Equal(assignments, want) {
 		t.Errorf("default assigns %q, want %q", assignments, want)
 	}
-	sh := requireTool(t, "sh", "apt-get install dash")
+	sh := testbed.RequireTool(t, "sh", "apt-get install dash")
 	out, err := exec.CommandContext(t.Context(), sh, "-ec", `. ./default; printf '%s' "${ARGS-unset}"`).CombinedOutput()
 	if err != nil || len(out) != 0 {
 		t.Errorf("sourcing default: err=%v, ARGS=%q, want empty", err, out)

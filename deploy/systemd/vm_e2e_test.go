@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 	"github.com/syscheckd/syscheckd/probe"
 )
 
@@ -51,7 +51,7 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 // paths.
 func buildPackages(t *testing.T, version string) (deb, rpm string) {
 	t.Helper()
-	requireTool(t, "go", "install Go")
+	testbed.RequireTool(t, "go", "install Go")
 	dir := t.TempDir()
 	run(t, []string{"SYSCHECKD_VERSION=" + version}, "../packaging/build.sh", dir)
 	one := func(pattern string) string {

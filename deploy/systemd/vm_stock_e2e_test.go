@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syscheckd/syscheckd/deploy/kernel/testbed"
+	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
 // errNoKernel is returned when the stock image lacks /boot/vmlinuz-*.

@@ -1,8 +1,7 @@
 // Package history keeps the recent results of each probe for the page a
 // person reads at /: the last results in a ring, and the last failures kept
 // apart, so that a failure an hour ago is still there after a hundred
-// successes pushed it out of the ring. It also lays out the page's latency
-// chart, which the server draws as inline SVG.
+// successes pushed it out of the ring.
 package history
 
 import (

@@ -9,24 +9,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/syscheckd/syscheckd/probe"
-	"github.com/syscheckd/syscheckd/probe/history"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // probeHandler is GET /probe?name=NAME[&debug=true]: it runs the named
-// probe now, with the same symbol check, worker and kernel log matching as
-// its schedule, and answers with the result as metrics (as
-// blackbox_exporter's /probe does) or, with debug=true, a step-by-step
-// trace in plain text.
-//
-// One probe of a name runs at a time: a request that arrives while that
-// probe is running (on its schedule or for another request) waits for it
-// to end, which takes at most the probe's timeout, then runs its own. On
-// top of that, a probe runs on demand at most once per onDemandEvery; a
-// request over that rate gets 429 at once. Results go to the history page,
-// marked on demand, but not into the daemon's counters, which count the
-// schedule that alerts rely on.
+// probe now, as its schedule does, and answers with the result as metrics
+// (as blackbox_exporter's /probe does) or, with debug=true, a step-by-step
+// trace in plain text. schedule.Running.ProbeNow says when a run waits or is
+// refused.
 type probeHandler struct {
-	probes *probeSet
+	probes *schedule.Set
 }
 
 func (h probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -40,26 +32,21 @@ func (h probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	run := h.probes.get(name)
-	if run == nil {
-		http.Error(w, fmt.Sprintf("no probe named %q (running: %s)", name, h.probes.names()), http.StatusNotFound)
+	p := h.probes.Get(name)
+	if p == nil {
+		http.Error(w, fmt.Sprintf("no probe named %q (running: %s)", name, h.probes.Names()), http.StatusNotFound)
 		return
 	}
-	if !run.limiter.Allow() {
-		w.Header().Set("Retry-After", strconv.Itoa(int(onDemandEvery.Seconds()+0.5)))
-		http.Error(w, fmt.Sprintf("probe %s ran on demand less than %s ago; try again later", name, onDemandEvery), http.StatusTooManyRequests)
+	res, trace, err := p.ProbeNow(r.Context(), debug)
+	switch {
+	case errors.Is(err, schedule.ErrTooSoon):
+		w.Header().Set("Retry-After", strconv.Itoa(int(schedule.OnDemandEvery.Seconds()+0.5)))
+		http.Error(w, fmt.Sprintf("probe %s: %v", name, err), http.StatusTooManyRequests)
 		return
-	}
-	res, trace, err := run.run(r.Context(), debug)
-	if err != nil {
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if r.Context().Err() != nil {
-		// The client left during the probe: the result says nothing.
-		return
-	}
-	run.history.Add(history.EntryOf(res, true))
 	if debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_ = trace.WriteText(w) // a write error means the client left

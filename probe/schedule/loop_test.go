@@ -1,4 +1,4 @@
-package probe
+package schedule
 
 import (
 	"context"
@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/syscheckd/syscheckd/probe"
 )
 
 func TestLoopProbesAtStartAndEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		var probedAt, reportedAt []time.Duration
-		loop := NewLoop(func(context.Context) Result {
+		loop := NewLoop(func(context.Context) probe.Result {
 			probedAt = append(probedAt, time.Since(start))
 			time.Sleep(2 * time.Second) // a probe takes time
-			return Result{Class: Success}
-		}, 30*time.Second, func(Result) {
+			return probe.Result{Class: probe.Success}
+		}, 30*time.Second, func(probe.Result) {
 			reportedAt = append(reportedAt, time.Since(start))
 		})
 		if !loop.LastDone().IsZero() {
@@ -52,7 +53,7 @@ func TestLoopNeverOverlapsASlowProbe(t *testing.T) {
 		start := time.Now()
 		running := 0
 		var probedAt []time.Duration
-		loop := NewLoop(func(context.Context) Result {
+		loop := NewLoop(func(context.Context) probe.Result {
 			running++
 			if running > 1 {
 				t.Error("two probes at once")
@@ -60,8 +61,8 @@ func TestLoopNeverOverlapsASlowProbe(t *testing.T) {
 			probedAt = append(probedAt, time.Since(start))
 			time.Sleep(45 * time.Second)
 			running--
-			return Result{}
-		}, 30*time.Second, func(Result) {})
+			return probe.Result{}
+		}, 30*time.Second, func(probe.Result) {})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
@@ -83,10 +84,10 @@ func TestLoopNeverOverlapsASlowProbe(t *testing.T) {
 func TestLoopDoesNotReportAProbeCutShortByShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reports := 0
-		loop := NewLoop(func(ctx context.Context) Result {
+		loop := NewLoop(func(ctx context.Context) probe.Result {
 			<-ctx.Done()
-			return Result{Class: Timeout}
-		}, 30*time.Second, func(Result) { reports++ })
+			return probe.Result{Class: probe.Timeout}
+		}, 30*time.Second, func(probe.Result) { reports++ })
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {

@@ -103,3 +103,15 @@ func SystemdHost(t testing.TB, series string) string {
 	t.Helper()
 	return Script(t, filepath.Join("systemd-host", "build-kernel.sh"), series)
 }
+
+// RequireTool returns the path of the command name, or fails the test with
+// hint, the way to install it: a skipped check would read as a passed one
+// in CI.
+func RequireTool(t testing.TB, name, hint string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found (%v): install it with %q", name, err, hint)
+	}
+	return path
+}

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 // Loopback load on the real daemon: slow and numerous clients must not stop

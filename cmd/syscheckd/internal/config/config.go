@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -261,27 +260,4 @@ func line(n *yaml.Node, fallback int) int {
 		return fallback
 	}
 	return n.Line
-}
-
-// Same reports whether a and b probe the same way, so that a reload leaves
-// the probe's schedule and counters alone.
-func Same(a, b probe.Config) bool {
-	return a.Name == b.Name && a.Syscall == b.Syscall && a.Symbol == b.Symbol && a.ExpectReturn == b.ExpectReturn &&
-		a.Interval == b.Interval && a.Timeout == b.Timeout && patternString(a) == patternString(b)
-}
-
-func patternString(c probe.Config) string {
-	if c.Pattern == nil {
-		return ""
-	}
-	return c.Pattern.String()
-}
-
-// Names returns the probes' names in order.
-func Names(cfgs []probe.Config) []string {
-	names := make([]string, len(cfgs))
-	for i, c := range cfgs {
-		names[i] = c.Name
-	}
-	return slices.Clip(names)
 }

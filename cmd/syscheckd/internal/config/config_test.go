@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -84,41 +83,11 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 
 // The shipped example must stay loadable.
 func TestExampleFileLoads(t *testing.T) {
-	cfgs, err := Load("../../deploy/config/syscheckd.yml", "x86_64")
+	cfgs, err := Load("../../../../deploy/config/syscheckd.yml", "x86_64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"getProcessInfo"}, Names(cfgs)); diff != "" {
-		t.Errorf("probes (-want +got):\n%s", diff)
-	}
-	if _, err := os.Stat("../../deploy/config/syscheckd.yml"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestSame(t *testing.T) {
-	base := probe.Config{Name: "a", Syscall: 24, Pattern: regexp.MustCompile("x"), Interval: time.Second, Timeout: time.Millisecond}
-	tests := []struct {
-		name   string
-		mutate func(*probe.Config)
-		want   bool
-	}{
-		{"identical", func(*probe.Config) {}, true},
-		{"recompiled pattern", func(c *probe.Config) { c.Pattern = regexp.MustCompile("x") }, true},
-		{"pattern", func(c *probe.Config) { c.Pattern = regexp.MustCompile("y") }, false},
-		{"syscall", func(c *probe.Config) { c.Syscall = 39 }, false},
-		{"symbol", func(c *probe.Config) { c.Symbol = "s" }, false},
-		{"expect", func(c *probe.Config) { c.ExpectReturn = 1 }, false},
-		{"interval", func(c *probe.Config) { c.Interval = 2 * time.Second }, false},
-		{"timeout", func(c *probe.Config) { c.Timeout = 2 * time.Millisecond }, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := base
-			tt.mutate(&c)
-			if got := Same(base, c); got != tt.want {
-				t.Errorf("Same = %v, want %v", got, tt.want)
-			}
-		})
+	if len(cfgs) != 1 || cfgs[0].Name != "getProcessInfo" {
+		t.Errorf("probes %+v, want getProcessInfo alone", cfgs)
 	}
 }

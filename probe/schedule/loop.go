@@ -1,23 +1,25 @@
-package probe
+package schedule
 
 import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/syscheckd/syscheckd/probe"
 )
 
 // Loop runs a probe at a fixed interval, the first at once.
 type Loop struct {
-	probe    func(context.Context) Result
+	probe    func(context.Context) probe.Result
 	interval time.Duration
-	report   func(Result)
+	report   func(probe.Result)
 	// lastDone is the UnixNano time the last probe finished, 0 before.
 	lastDone atomic.Int64
 }
 
 // NewLoop returns a Loop that calls probe every interval and hands each
-// Result to report.
-func NewLoop(probe func(context.Context) Result, interval time.Duration, report func(Result)) *Loop {
+// probe.Result to report.
+func NewLoop(probe func(context.Context) probe.Result, interval time.Duration, report func(probe.Result)) *Loop {
 	return &Loop{probe: probe, interval: interval, report: report}
 }
 

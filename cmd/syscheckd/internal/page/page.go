@@ -1,4 +1,7 @@
-package main
+// Package page renders the page at /: each probe's recent results, its last
+// failures and a latency chart drawn by the server as inline SVG, so that
+// it works without JavaScript, behind any proxy and in a text-mode browser.
+package page
 
 import (
 	"bytes"
@@ -12,12 +15,9 @@ import (
 
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/history"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
-// page.html is the page at /: each probe's recent results, its last
-// failures and a latency chart drawn as inline SVG by the server, so it
-// works without JavaScript, behind any proxy and in a text-mode browser.
-//
 //go:embed page.html
 var pageHTML string
 
@@ -26,11 +26,14 @@ var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 // Chart size in SVG units; the page scales it to the column's width.
 const chartWidth, chartHeight = 720, 160
 
-// historyPage serves /.
-type historyPage struct {
-	probes   *probeSet
-	kernel   probe.Kernel
-	reloader *reloader
+// Handler serves the page.
+type Handler struct {
+	Probes *schedule.Set
+	Kernel probe.Kernel
+	// ConfigFile is --config.file, empty when the probe comes from flags.
+	ConfigFile string
+	// ReloadError returns why the last reload failed, or nil.
+	ReloadError func() error
 }
 
 type pageData struct {
@@ -51,7 +54,7 @@ type probeView struct {
 	Timeout  time.Duration
 	Check    string
 	Last     *rowView
-	Chart    history.Chart
+	Chart    Chart
 	Recent   []rowView
 	Failures []rowView
 	Kept     int
@@ -67,7 +70,7 @@ type rowView struct {
 	OnDemand bool
 }
 
-func (p *historyPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "use GET", http.StatusMethodNotAllowed)
@@ -75,22 +78,22 @@ func (p *historyPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data := pageData{
 		Version:    version.Version,
-		Kernel:     p.kernel,
+		Kernel:     h.Kernel,
 		Now:        time.Now().Format(time.DateTime),
-		ConfigFile: p.reloader.path,
+		ConfigFile: h.ConfigFile,
 	}
-	if err := p.reloader.lastError(); err != nil {
+	if err := h.ReloadError(); err != nil {
 		data.ReloadError = err.Error()
 	}
-	for _, run := range p.probes.list() {
-		recent := run.history.Recent()
+	for _, p := range h.Probes.List() {
+		cfg, recent := p.Config(), p.History().Recent()
 		v := probeView{
-			Name: run.cfg.Name, Syscall: run.cfg.Syscall, Symbol: run.cfg.Symbol, Pattern: run.cfg.Pattern.String(),
-			Interval: run.cfg.Interval, Timeout: run.cfg.Timeout, Check: run.prober.Decision().Reason,
-			Chart:    history.NewChart(recent, chartWidth, chartHeight),
+			Name: cfg.Name, Syscall: cfg.Syscall, Symbol: cfg.Symbol, Pattern: cfg.Pattern.String(),
+			Interval: cfg.Interval, Timeout: cfg.Timeout, Check: p.Decision().Reason,
+			Chart:    NewChart(recent, chartWidth, chartHeight),
 			Recent:   rows(recent),
-			Failures: rows(run.history.Failures()),
-			Kept:     historySize,
+			Failures: rows(p.History().Failures()),
+			Kept:     schedule.HistorySize,
 		}
 		if len(v.Recent) > 0 {
 			v.Last = &v.Recent[0]

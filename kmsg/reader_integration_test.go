@@ -1,6 +1,10 @@
+//go:build integration && linux
+
 package kmsg
 
 import (
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -64,7 +68,7 @@ func TestReaderOnTheRealKernelLog(t *testing.T) {
 			if r.Facility != 1 || r.FromKernel() {
 				t.Errorf("record written from userspace has facility %d, want 1 (LOG_USER)", r.Facility)
 			}
-			if d := time.Duration(Monotonic() - r.Received); d < 0 || d > 5*time.Second {
+			if d := time.Duration(monotonic.Now() - r.Received); d < 0 || d > 5*time.Second {
 				t.Errorf("Received is %s from now", d)
 			}
 			cancel()

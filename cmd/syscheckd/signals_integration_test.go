@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 func startUnmanaged(t *testing.T, args ...string) (*exec.Cmd, <-chan struct{}, *lockedBuffer) {
 	t.Helper()
 	stderr := &lockedBuffer{}
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(syscheckd(t), args...)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
-package history
+package page
 
 import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/syscheckd/syscheckd/probe/history"
 )
 
 // Chart is the layout of a latency chart: points in an SVG coordinate space
@@ -39,7 +41,7 @@ const (
 // NewChart lays out the call latency of entries (oldest first) in a chart of
 // width x height. The y scale is linear from 0 to the largest latency, so a
 // slow outlier is what stands out.
-func NewChart(entries []Entry, width, height float64) Chart {
+func NewChart(entries []history.Entry, width, height float64) Chart {
 	c := Chart{Width: width, Height: height, Max: "0"}
 	if len(entries) == 0 {
 		return c

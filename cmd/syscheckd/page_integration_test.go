@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 // The history page as a person sees it: headless Chromium (Debian's
