@@ -16,24 +16,9 @@
 // worker (syscheckd re-executed) makes the call, so a call that kills its
 // caller or never returns costs one worker, not the daemon.
 //
-// # Results
+// # Results and metrics
 //
-// Each probe ends in exactly one Class:
-//
-//	success            the call returned the expected value and its kernel
-//	                   record was read
-//	absent             the symbol is missing from kallsyms, or ENOSYS
-//	conflict           the number belongs to an upstream system call here
-//	errno              the call failed with another errno
-//	unexpected_return  the call returned something else than expected
-//	kmsg_missing       no matching kernel record within the timeout
-//	timeout            the call did not return within the timeout
-//	crashed            the worker was killed by a signal or could not run
-//
-// # Metrics
-//
-// syscheck_probe_success, syscheck_syscall_available, syscheck_probes_total,
-// syscheck_syscall_duration_seconds, syscheck_kmsg_delay_seconds,
-// syscheck_last_success_timestamp_seconds (label probe) and
-// syscheck_kernel_info. Alert rules and dashboards depend on these names.
+// Each probe ends in exactly one Class, the value of the result label. The
+// classes, and the metrics that count them, are listed once, in README.md's
+// Results and Metrics tables, which a test holds to the code.
 package probe

@@ -3,7 +3,6 @@ package probe
 import (
 	"github.com/syscheckd/syscheckd/probe/monotonic"
 
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -16,46 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
-
-func TestOutcomeProtocolRoundTrip(t *testing.T) {
-	for _, o := range []Outcome{
-		{Return: 0, Duration: 1500, ReturnedAt: 123456789},
-		{Return: -1, Errno: syscall.ENOSYS, Duration: 300, ReturnedAt: 1},
-		{Return: 4242, ReturnedAt: 1 << 62},
-	} {
-		got, err := parseOutcome(string(appendOutcome(nil, o)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(o, got); diff != "" {
-			t.Errorf("round trip (-want +got):\n%s", diff)
-		}
-	}
-}
-
-func TestParseOutcomeRejectsGarbage(t *testing.T) {
-	for _, in := range []string{"", "1 2 3", "1 2 3 4 5", "a 0 1 2", "0 -1 1 2", "0 0 -5 2", "fatal error: unexpected signal"} {
-		if _, err := parseOutcome(in); err == nil {
-			t.Errorf("parseOutcome(%q) accepted", in)
-		}
-	}
-}
-
-func TestParseRequest(t *testing.T) {
-	for in, want := range map[string]int{"0": 0, "39": 39, "335": 335, "1023": 1023} {
-		if got, ok := parseRequest([]byte(in)); !ok || got != want {
-			t.Errorf("parseRequest(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-	for _, in := range []string{"", "-1", "1024", "99999", "3a", " 39", "39 "} {
-		if got, ok := parseRequest([]byte(in)); ok {
-			t.Errorf("parseRequest(%q) = %d, accepted", in, got)
-		}
-	}
-}
 
 type waitStatus syscall.WaitStatus
 
@@ -108,41 +69,9 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	return c, nil
 }
 
-// The worker runs with the collector off for as long as the daemon: its
-// loop must not allocate per call, or it would grow without bound.
-func TestWorkerLoopDoesNotAllocate(t *testing.T) {
-	src := &repeatReader{line: []byte("39\n")}
-	in := bufio.NewReaderSize(src, 64)
-	buf := make([]byte, 0, 96)
-	var calls int
-	out := writerFunc(func(p []byte) (int, error) { calls++; return len(p), nil })
-	allocs := testing.AllocsPerRun(20, func() {
-		src.n = 50
-		in.Reset(src)
-		if code := serve(in, out, buf); code != 0 {
-			t.Fatalf("serve = %d", code)
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("%.1f allocations per 50 calls, want 0", allocs)
-	}
-	if calls != 21*50 {
-		t.Errorf("%d answers written, want %d", calls, 21*50)
-	}
-}
-
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func TestWorkerLoopStopsOnBadRequests(t *testing.T) {
-	for in, want := range map[string]int{"": 0, "abc\n": 2, "1024\n": 2, "-1\n": 2, "39": 3, strings.Repeat("1", 100) + "\n": 3} {
-		var out strings.Builder
-		if code := serve(bufio.NewReaderSize(strings.NewReader(in), 64), &out, nil); code != want {
-			t.Errorf("serve(%q) = %d, want %d", in, code, want)
-		}
-	}
-}
 
 // The tests below run real workers (this test binary, see TestMain) on the
 // machine's kernel, with numbers that are safe to call anywhere: never 335
@@ -382,14 +311,5 @@ func TestWorkerThatCannotStartIsACrash(t *testing.T) {
 	var crash *CrashError
 	if !errors.As(err, &crash) || crash.Signal != 0 || !strings.Contains(err.Error(), "cannot start the worker") {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestWorkerMainRejectsBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"x"}, {"x", WorkerArg, "39"}} {
-		var out strings.Builder
-		if code := WorkerMain(args, strings.NewReader(""), &out); code != 2 {
-			t.Errorf("WorkerMain(%q) = %d, want 2", args, code)
-		}
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -33,43 +33,60 @@ type options struct {
 // parseFlags turns the command line into options, or the one error that
 // stops syscheckd from starting.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
+	return newCommandLine(stderr).parse(args)
+}
+
+// commandLine is the flags' definition and where each lands once parsed.
+type commandLine struct {
+	app  *kingpin.Application
+	opts options
+	// setByUser records which --probe.* flags the user set: they define
+	// the probe only without --config.file, and must not be ignored
+	// silently.
+	setByUser map[string]*bool
+	pattern   *string
+}
+
+func newCommandLine(stderr io.Writer) *commandLine {
 	app := kingpin.New("syscheckd", "Probes a custom system call and exports the results as Prometheus metrics.")
 	app.Version(version.Print("syscheckd"))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
 
-	opts := options{log: &promslog.Config{Writer: stderr}}
+	cl := &commandLine{app: app, opts: options{log: &promslog.Config{Writer: stderr}}, setByUser: map[string]*bool{}}
+	opts := &cl.opts
 	flag.AddFlags(app, opts.log)
 	opts.web = kingpinflag.AddFlags(app, ":9335")
 
 	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP and POST /-/reload.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
 
-	// setByUser records which --probe.* flags the user set: they define the
-	// probe only without --config.file, and must not be ignored silently.
-	setByUser := map[string]*bool{}
 	set := func(name string) *bool {
-		setByUser[name] = new(bool)
-		return setByUser[name]
+		cl.setByUser[name] = new(bool)
+		return cl.setByUser[name]
 	}
 	cfg := &opts.probe
 	app.Flag("probe.name", "Value of the probe label.").Default("getProcessInfo").IsSetByUser(set("probe.name")).StringVar(&cfg.Name)
 	typedFlag(app, "probe.syscall", "System call number to probe (0..1023), called without arguments.", "335", &cfg.Syscall, strconv.Atoi).IsSetByUser(set("probe.syscall"))
 	app.Flag("probe.symbol", `System call name to look for in /proc/kallsyms before calling (as sys_NAME or __x64_sys_NAME). "" turns the check off.`).Default("getProcessInfo").IsSetByUser(set("probe.symbol")).StringVar(&cfg.Symbol)
 	typedFlag(app, "probe.expect-return", "Return value of a working call.", "0", &cfg.ExpectReturn, parseInt64).IsSetByUser(set("probe.expect-return"))
-	pattern := app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").IsSetByUser(set("probe.kmsg-pattern")).String()
+	cl.pattern = app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").IsSetByUser(set("probe.kmsg-pattern")).String()
 	typedFlag(app, "probe.interval", "Time between probes.", "30s", &cfg.Interval, time.ParseDuration).IsSetByUser(set("probe.interval"))
 	typedFlag(app, "probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.", "5s", &cfg.Timeout, time.ParseDuration).IsSetByUser(set("probe.timeout"))
 	app.Flag("probe.once", "Run one probe, print a report and exit: 0 on success, 1 on failure.").BoolVar(&opts.once)
 	app.Flag("output", "Report format for --probe.once.").Default("text").EnumVar(&opts.output, "text", "json")
+	return cl
+}
 
-	if _, err := app.Parse(args); err != nil {
+func (cl *commandLine) parse(args []string) (options, error) {
+	opts, cfg := &cl.opts, &cl.opts.probe
+	if _, err := cl.app.Parse(args); err != nil {
 		return options{}, err
 	}
 	if opts.configFile != "" {
 		for _, name := range []string{"probe.name", "probe.syscall", "probe.symbol", "probe.expect-return", "probe.kmsg-pattern", "probe.interval", "probe.timeout"} {
-			if *setByUser[name] {
+			if *cl.setByUser[name] {
 				return options{}, fmt.Errorf("--%s: the probes come from --config.file; set this in the file", name)
 			}
 		}
@@ -79,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	} else if opts.configCheck {
 		return options{}, errors.New("--config.check: needs --config.file")
 	}
-	re, err := regexp.Compile(*pattern)
+	re, err := regexp.Compile(*cl.pattern)
 	if err != nil {
 		return options{}, fmt.Errorf("--probe.kmsg-pattern: %w", err)
 	}
@@ -92,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return options{}, err
 		}
 	}
-	return opts, nil
+	return *opts, nil
 }
 
 // typedFlag adds a flag whose parse errors name the flag: kingpin's own

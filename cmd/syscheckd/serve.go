@@ -30,15 +30,21 @@ import (
 // file it was started from.
 const workerExe = "/proc/self/exe"
 
-func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
-	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
+// newRegistry returns the registry /metrics serves, with every collector but
+// the reloader's, and the Host whose metrics it holds.
+func newRegistry(logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("syscheck"),
 	)
-	host := schedule.NewHost(reg, logger)
+	return reg, schedule.NewHost(reg, logger)
+}
+
+func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
+	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
+	reg, host := newRegistry(logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {

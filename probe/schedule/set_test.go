@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"log/slog"
 	"testing"
 	"testing/synctest"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/time/rate"
 
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/probetest"
@@ -91,4 +93,25 @@ func TestCheckProgressNamesTheStuckProbe(t *testing.T) {
 			t.Errorf("CheckProgress 14s after the last probe: %v", err)
 		}
 	})
+}
+
+func TestProbeNowIsLimitedAndEndsWithTheSet(t *testing.T) {
+	ts := newTestSet(t)
+	ts.Apply([]probe.Config{probetest.Config("a", 400, time.Hour)})
+	p := ts.Get("a")
+	res, _, err := p.ProbeNow(t.Context(), false)
+	if err != nil || res.Class != probe.Absent {
+		t.Fatalf("first on-demand run: %v, %v; want absent", res.Class, err)
+	}
+	if _, _, err := p.ProbeNow(t.Context(), false); !errors.Is(err, ErrTooSoon) {
+		t.Errorf("second run at once: %v, want ErrTooSoon", err)
+	}
+	if e := p.History().Recent(); len(e) == 0 || !e[len(e)-1].OnDemand {
+		t.Errorf("history %+v: the on-demand run is missing", e)
+	}
+	ts.Close()
+	p.limiter.SetLimit(rate.Inf) // only Close may refuse the next run
+	if _, _, err := p.ProbeNow(t.Context(), false); !errors.Is(err, ErrGone) {
+		t.Errorf("run after Close: %v, want ErrGone", err)
+	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: syscheckd's figures beside their baselines, measured in the
-# same run on the same machine, printed as one Markdown table (the README's
-# Performance section holds a copy). Absolute figures on a shared machine
+# same run on the same machine, printed as one Markdown table
+# (docs/performance.md explains them). Absolute figures on a shared machine
 # drift; the ratios are what to compare between runs.
 #
 # Needs root (/dev/kmsg), gcc, wrk, curl, prometheus-blackbox-exporter and

@@ -4,17 +4,9 @@ package probe
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"strconv"
 	"syscall"
 )
-
-// WorkerMain reports that probing needs Linux.
-func WorkerMain(_ []string, _ io.Reader, out io.Writer) int {
-	fmt.Fprintln(out, errors.ErrUnsupported)
-	return 1
-}
 
 // ErrnoName returns errno's number: names are only known on Linux.
 func ErrnoName(errno syscall.Errno) string { return "errno " + strconv.Itoa(int(errno)) }
@@ -29,5 +21,3 @@ type Kernel struct {
 
 // Uname reports that the kernel can only be identified on Linux.
 func Uname() (Kernel, error) { return Kernel{}, errors.ErrUnsupported }
-
-func workerProcAttr() *syscall.SysProcAttr { return nil }

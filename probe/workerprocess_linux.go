@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -124,38 +123,4 @@ func sigaction(sig syscall.Signal, act *kernelSigaction) error {
 // worker outlives the daemon that would have reaped it.
 func workerProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
-// ErrnoName returns the symbolic name of errno, such as "ENOSYS".
-func ErrnoName(errno syscall.Errno) string {
-	if name := unix.ErrnoName(errno); name != "" {
-		return name
-	}
-	return "errno " + strconv.Itoa(int(errno))
-}
-
-// SignalName returns the symbolic name of sig, such as "SIGILL".
-func SignalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return "signal " + strconv.Itoa(int(sig))
-}
-
-// Kernel identifies the running kernel, as uname(2) reports it.
-type Kernel struct {
-	Release, Version, Machine string
-}
-
-// Uname reads the running kernel's identity.
-func Uname() (Kernel, error) {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return Kernel{}, fmt.Errorf("uname: %w", err)
-	}
-	return Kernel{
-		Release: unix.ByteSliceToString(u.Release[:]),
-		Version: unix.ByteSliceToString(u.Version[:]),
-		Machine: unix.ByteSliceToString(u.Machine[:]),
-	}, nil
 }
