@@ -5,8 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Metrics are the reader's health counters. They have no labels: there is
-// one kernel log per host.
+// Metrics are the reader's health counters, unlabelled: a host has one log.
 type Metrics struct {
 	Up          prometheus.Gauge
 	Records     prometheus.Counter

@@ -12,25 +12,19 @@ const FacilityKernel = 0
 
 // Record is one kernel log record as syscheckd sees it.
 type Record struct {
-	// Seq is the kernel's sequence number; consecutive records differ by 1.
-	Seq uint64
+	Seq uint64 // consecutive records differ by 1
 	// Facility and Level are the two halves of the record's syslog priority.
 	Facility int
 	Level    int
-	// Text is the first line of the message, without the trailing newline
-	// and without the " KEY=value" continuation lines.
-	Text string
-	// Received is monotonic.Now() when the reader got the record.
-	Received int64
+	Text     string // the message's first line, without " KEY=value" lines
+	Received int64  // monotonic.Now() when the reader got the record
 }
 
-// FromKernel reports whether printk produced the record, as opposed to a
-// process writing to /dev/kmsg.
+// FromKernel reports whether printk, not a /dev/kmsg writer, made the record.
 func (r Record) FromKernel() bool { return r.Facility == FacilityKernel }
 
-// FromMessage converts a message decoded by go-kmsg-parser into a Record.
-// It ignores the parser's Timestamp, which is derived from an uptime in
-// whole seconds and so is up to a second early.
+// FromMessage converts a go-kmsg-parser message into a Record. It ignores the
+// Timestamp, which comes from an uptime in whole seconds and runs early.
 func FromMessage(m kmsgparser.Message, received int64) Record {
 	text := m.Message
 	if i := strings.IndexByte(text, '\n'); i >= 0 {

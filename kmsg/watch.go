@@ -11,12 +11,9 @@ import (
 // ErrBusy is returned by Expect while an earlier expectation is still open.
 var ErrBusy = errors.New("an expectation is already open")
 
-// Watcher matches kernel records against one probe's pattern. It is a Sink;
-// several Watchers can share one Reader through a Fanout.
-//
-// A record matches an expectation only if it comes from the kernel, its text
-// matches the pattern and its sequence number is newer than the last record
-// seen when the expectation was opened.
+// Watcher matches kernel records against one probe's pattern; it is a Sink.
+// A record meets an expectation only if the kernel wrote it, its text matches
+// and it is newer than the last record seen when the expectation opened.
 type Watcher struct {
 	pattern *regexp.Regexp
 	metrics *Metrics
@@ -40,9 +37,7 @@ type Expectation struct {
 	found chan Record
 	lost  uint64 // guarded by w.mu
 
-	// A traced expectation keeps the records it considered, for a person
-	// asking why a probe did or did not match; guarded by w.mu. Scheduled
-	// probes do not trace, so Observe pays one nil check for it.
+	// Tracing, for a person asking why; guarded by w.mu.
 	traced   bool
 	limit    int
 	trace    []Considered
@@ -54,18 +49,11 @@ type Verdict string
 
 // The verdicts, in the order Observe decides them.
 const (
-	// PatternMismatch: the record's text does not match the pattern.
 	PatternMismatch Verdict = "pattern mismatch"
-	// Spoofed: the text matches but the record was written from
-	// userspace, so it proves nothing about the kernel.
-	Spoofed Verdict = "spoofed: the text matches but the record was written from userspace, not by the kernel"
-	// Older: the text matches but the record is not newer than the last
-	// one read before the expectation opened.
-	Older Verdict = "older: the text matches but the record is not newer than the last one read before the call"
-	// Matched: the record meets the expectation.
-	Matched Verdict = "matched"
-	// Extra: the text matches but the expectation was already met.
-	Extra Verdict = "extra: the text matches but an earlier record already met the expectation"
+	Spoofed         Verdict = "spoofed: the text matches but the record was written from userspace, not by the kernel"
+	Older           Verdict = "older: the text matches but the record is not newer than the last one read before the call"
+	Matched         Verdict = "matched"
+	Extra           Verdict = "extra: the text matches but an earlier record already met the expectation"
 )
 
 // Considered is one record a traced expectation saw, and its verdict.
@@ -74,9 +62,8 @@ type Considered struct {
 	Verdict Verdict
 }
 
-// Expect opens an expectation for a record that the caller is about to make
-// the kernel write. Call it before the system call, so that a record read
-// before the call returns is not missed, and Close it when done.
+// Expect opens an expectation for a record the caller is about to make the
+// kernel write: before the call, lest an early record be missed. Close it.
 func (w *Watcher) Expect() (*Expectation, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -88,8 +75,7 @@ func (w *Watcher) Expect() (*Expectation, error) {
 	return e, nil
 }
 
-// ExpectTraced is Expect for an expectation that also keeps the first
-// limit records it considers, with their verdicts (see Considered).
+// ExpectTraced is Expect, also keeping the first limit records considered.
 func (w *Watcher) ExpectTraced(limit int) (*Expectation, error) {
 	e, err := w.Expect()
 	if err != nil {
@@ -181,12 +167,10 @@ func (e *Expectation) Lost() uint64 {
 }
 
 // After returns the sequence number of the last record read before the
-// expectation opened; ok is false when no record had been read yet, and
-// then any record is newer.
+// expectation opened; ok is false if there was none, and any record is newer.
 func (e *Expectation) After() (seq uint64, ok bool) { return e.after, !e.any }
 
-// Considered returns the records a traced expectation considered so far, in
-// the order read, and how many more it saw beyond its limit.
+// Considered returns the records considered so far and how many beyond limit.
 func (e *Expectation) Considered() (records []Considered, untraced int) {
 	e.w.mu.Lock()
 	defer e.w.mu.Unlock()
@@ -219,9 +203,8 @@ func (f Fanout) Lost(n uint64) {
 	}
 }
 
-// Hub passes every record and loss to a set of Sinks that can change while
-// a Reader runs: probes come and go on a configuration reload, and the
-// kernel log stays open meanwhile. Its zero value has no Sinks.
+// Hub passes every record and loss to Sinks that a reload can change while
+// the Reader keeps the log open. Its zero value has no Sinks.
 type Hub struct {
 	sinks atomic.Pointer[Fanout]
 }

@@ -12,18 +12,15 @@ import (
 // KallsymsPath is where the kernel lists its symbols.
 const KallsymsPath = "/proc/kallsyms"
 
-// Symbols is the set of system call names the running kernel defines, read
-// from kallsyms. Names are stored without prefix: "getpid" stands for
-// sys_getpid, __x64_sys_getpid and the like.
+// Symbols is the set of system call names kallsyms lists, without prefix:
+// "getpid" stands for sys_getpid, __x64_sys_getpid and the like.
 type Symbols struct {
 	names map[string]struct{}
-	// Err says why the names could not be read; the set is then empty.
-	Err error
+	Err   error // why the names could not be read; the set is then empty
 }
 
-// ReadSymbols reads the system call names from kallsyms at path. A read
-// error is kept in Symbols.Err rather than returned: a kernel without
-// kallsyms is still probed, only without the safety check.
+// ReadSymbols reads the system call names from kallsyms at path. Errors go to
+// Symbols.Err: a kernel without kallsyms is still probed, unchecked.
 func ReadSymbols(path string) Symbols {
 	f, err := os.Open(path)
 	if err != nil {
@@ -40,9 +37,7 @@ func ReadSymbols(path string) Symbols {
 	return s
 }
 
-// ParseSymbols reads kallsyms lines ("ADDRESS TYPE NAME [MODULE]") and keeps
-// the names of system call entry points. Only those are kept: kallsyms has
-// over 100,000 lines and a probe needs a handful.
+// ParseSymbols keeps the system call entry points of kallsyms lines.
 func ParseSymbols(r io.Reader) (Symbols, error) {
 	names := make(map[string]struct{})
 	sc := bufio.NewScanner(r)
@@ -62,7 +57,7 @@ func ParseSymbols(r io.Reader) (Symbols, error) {
 	return Symbols{names: names}, nil
 }
 
-// symbolField returns the third field of a kallsyms line, or nil.
+// symbolField returns NAME from "ADDRESS TYPE NAME [MODULE]", or nil.
 func symbolField(line []byte) []byte {
 	for range 2 {
 		i := bytes.IndexAny(line, " \t")
@@ -77,10 +72,8 @@ func symbolField(line []byte) []byte {
 	return line
 }
 
-// syscallName strips the entry-point prefix from a kallsyms name: sys_NAME
-// (kernels before 4.17 and the original recipe), and the forms the
-// SYSCALL_DEFINE macros generate, __x64_sys_NAME, __ia32_sys_NAME,
-// __do_sys_NAME, __se_sys_NAME.
+// syscallName strips the entry-point prefix: sys_NAME (before 4.17, and the
+// original recipe) or SYSCALL_DEFINE's __x64_, __ia32_, __do_, __se_sys_NAME.
 func syscallName(symbol string) (string, bool) {
 	if rest, ok := strings.CutPrefix(symbol, "sys_"); ok {
 		return rest, rest != ""
@@ -113,11 +106,9 @@ func (s Symbols) Has(name string) bool {
 // Readable reports whether the kernel's system calls could be listed.
 func (s Symbols) Readable() bool { return s.Err == nil && len(s.names) > 0 }
 
-// upstreamX86_64 names the upstream system calls at numbers that custom
-// system calls have been given by tutorials: the recipe took "the last
-// number + 1", which upstream later handed out. Source: the kernel's
-// arch/x86/entry/syscalls/syscall_64.tbl. Keep it small: it only needs the
-// numbers people actually pick.
+// upstreamX86_64 names the upstream system calls at the numbers tutorials gave
+// custom ones ("the last number + 1", later taken upstream), from the kernel's
+// arch/x86/entry/syscalls/syscall_64.tbl.
 var upstreamX86_64 = map[int]string{
 	333: "io_pgetevents", // Linux 4.18
 	334: "rseq",          // Linux 4.18, the last number when the recipe was written
@@ -125,17 +116,15 @@ var upstreamX86_64 = map[int]string{
 	336: "uprobe",        // after 6.12 (present on 6.18); outside a uprobe it returns ENXIO
 }
 
-// Decision is the symbol check's verdict: call the number, or report Class
-// without calling.
+// Decision is the symbol check's verdict: call the number, or report Class.
 type Decision struct {
 	Call   bool
 	Class  Class
 	Reason string
 }
 
-// Decide checks whether calling nr as the system call named symbol is safe
-// and meaningful on the kernel whose symbols are syms. An empty symbol turns
-// the check off.
+// Decide checks whether calling nr as the system call symbol is safe and
+// meaningful on a kernel with syms. An empty symbol turns the check off.
 func Decide(syms Symbols, symbol string, nr int) Decision {
 	if symbol == "" {
 		return Decision{Call: true, Reason: "symbol check turned off"}

@@ -18,12 +18,11 @@ type Metrics struct {
 	workers     *prometheus.CounterVec
 }
 
-// SyscallBuckets span 100 ns (a bare system call) to 1 s (a probe that
-// nearly timed out), densest where a printk to a console lands.
+// SyscallBuckets span a bare system call (100 ns) to a near timeout (1 s),
+// densest where a printk to a console lands.
 var SyscallBuckets = []float64{1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 1e-1, 1}
 
-// KmsgDelayBuckets span a reader that is already waiting (10 µs) to the
-// default probe timeout (5 s).
+// KmsgDelayBuckets span a waiting reader (10 µs) to the default timeout (5 s).
 var KmsgDelayBuckets = []float64{1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
 // NewMetrics creates the probe metrics and registers them with reg.
@@ -71,9 +70,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // WorkerStarted counts a worker process started for probe.
 func (m *Metrics) WorkerStarted(probe string) { m.workers.WithLabelValues(probe).Inc() }
 
-// Init creates the counters of every result for probe at 0, so that rate()
-// and increase() see the first failure. The gauges appear with the first
-// result: until then there is nothing true to report.
+// Init creates probe's counters at 0, so that rate() sees the first failure.
+// The gauges wait for a first result: until then nothing true can be said.
 func (m *Metrics) Init(probe string) {
 	for _, c := range Classes {
 		m.probes.WithLabelValues(probe, string(c))
@@ -99,8 +97,7 @@ func (m *Metrics) Observe(r Result) {
 	}
 }
 
-// NewKernelInfo returns the syscheck_kernel_info gauge for k, always 1, so
-// that alerts can name the kernel a host booted.
+// NewKernelInfo returns syscheck_kernel_info for k, so alerts can name the kernel.
 func NewKernelInfo(k Kernel) prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "syscheck_kernel_info",
@@ -118,9 +115,8 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// Delete removes every series of probe, for a probe that a reload removed:
-// a stale syscheck_probe_success would keep alerting, or keep hiding a
-// problem, for a probe that no longer runs.
+// Delete removes every series of probe, which a reload removed: a stale
+// syscheck_probe_success would keep alerting, or hiding a problem.
 func (m *Metrics) Delete(probe string) {
 	l := prometheus.Labels{"probe": probe}
 	m.success.DeletePartialMatch(l)
@@ -132,11 +128,8 @@ func (m *Metrics) Delete(probe string) {
 	m.workers.DeletePartialMatch(l)
 }
 
-// ResultRegistry returns a registry that holds one probe's result alone, as
-// GET /probe serves it: the same shape as blackbox_exporter's /probe, so that
-// a person (or a Prometheus job) can read one on-demand probe. took is the
-// whole probe's duration. Its names differ from the daemon's histograms so
-// that the two never clash in one Prometheus.
+// ResultRegistry returns r and took (the whole probe's duration) as GET /probe
+// serves them: blackbox_exporter's shape, under names unlike the daemon's.
 func ResultRegistry(r Result, took time.Duration) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	labels := prometheus.Labels{"probe": r.Probe}

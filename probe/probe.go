@@ -49,17 +49,36 @@ func patternString(c Config) string {
 // below it; a larger one is a typo.
 const MaxSyscall = 1023
 
+// Bounds of a probe's settings, checked by Validate: a schedule faster than
+// MinInterval, or a timeout too short to start a worker, would only churn
+// worker processes; MaxInterval keeps every deadline derived from the
+// interval far from overflowing.
+const (
+	MinInterval = 10 * time.Millisecond
+	MaxInterval = 24 * time.Hour
+	MinTimeout  = 5 * time.Millisecond
+	MaxNameLen  = 64
+)
+
+// nameRE is what a probe name may hold: it appears in URLs, labels, log
+// lines and systemd's status.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("probe name is empty")
+	case len(c.Name) > MaxNameLen || !nameRE.MatchString(c.Name):
+		return fmt.Errorf("probe name %q: use at most %d letters, digits, '_', '-' and '.'", c.Name, MaxNameLen)
 	case c.Syscall < 0 || c.Syscall > MaxSyscall:
 		return fmt.Errorf("syscall number %d is outside 0..%d", c.Syscall, MaxSyscall)
 	case c.Pattern == nil:
 		return errors.New("kmsg pattern is missing")
-	case c.Timeout <= 0:
-		return fmt.Errorf("timeout %s is not positive", c.Timeout)
+	case c.Interval < MinInterval || c.Interval > MaxInterval:
+		return fmt.Errorf("interval %s is outside %s..%s", c.Interval, MinInterval, MaxInterval)
+	case c.Timeout < MinTimeout:
+		return fmt.Errorf("timeout %s is shorter than %s", c.Timeout, MinTimeout)
 	case c.Timeout >= c.Interval:
 		return fmt.Errorf("timeout %s is not shorter than the interval %s", c.Timeout, c.Interval)
 	}
@@ -69,7 +88,7 @@ func (c Config) Validate() error {
 // Class is a probe's outcome; it is the value of the result label.
 type Class string
 
-// The result classes, described in the package documentation.
+// The result classes, listed in README.md's Results table.
 const (
 	Success          Class = "success"
 	Absent           Class = "absent"

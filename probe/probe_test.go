@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -203,7 +204,12 @@ func TestConfigValidate(t *testing.T) {
 		{"negative number", func(c *Config) { c.Syscall = -1 }, "syscall number -1 is outside 0..1023"},
 		{"number too large", func(c *Config) { c.Syscall = 1024 }, "syscall number 1024 is outside 0..1023"},
 		{"no pattern", func(c *Config) { c.Pattern = nil }, "kmsg pattern is missing"},
-		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "timeout 0s is not positive"},
+		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "timeout 0s is shorter than 5ms"},
+		{"timeout too short to start a worker", func(c *Config) { c.Timeout = time.Nanosecond }, "timeout 1ns is shorter than 5ms"},
+		{"interval too short", func(c *Config) { c.Interval, c.Timeout = 2*time.Millisecond, time.Millisecond }, "interval 2ms is outside 10ms..24h0m0s"},
+		{"interval that overflows deadlines", func(c *Config) { c.Interval = 2562047 * time.Hour }, "interval 2562047h0m0s is outside 10ms..24h0m0s"},
+		{"name with a newline", func(c *Config) { c.Name = "a\nWATCHDOG=trigger" }, `probe name "a\nWATCHDOG=trigger": use at most 64 letters, digits, '_', '-' and '.'`},
+		{"name too long", func(c *Config) { c.Name = strings.Repeat("a", 65) }, `probe name "` + strings.Repeat("a", 65) + `": use at most 64 letters, digits, '_', '-' and '.'`},
 		{"timeout equals interval", func(c *Config) { c.Timeout = c.Interval }, "timeout 30s is not shorter than the interval 30s"},
 	}
 	for _, tt := range tests {

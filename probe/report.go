@@ -7,9 +7,8 @@ import (
 	"text/tabwriter"
 )
 
-// Report is the outcome of `syscheckd --probe.once`: the original recipe's
-// test program (call the syscall, print what it returned, look for its line
-// in the kernel log), with a verdict.
+// Report is `syscheckd --probe.once`'s outcome: the original recipe's test
+// program (call, print the return, grep the kernel log), with a verdict.
 type Report struct {
 	Kernel       string  `json:"kernel_release"`
 	Syscall      int     `json:"syscall"`
@@ -29,8 +28,7 @@ type Report struct {
 	Reason       string  `json:"reason"`
 }
 
-// NewReport describes r, which a probe configured with cfg produced after
-// its symbol check decided d, on kernel k.
+// NewReport describes r, from a probe of cfg after decision d, on kernel k.
 func NewReport(k Kernel, cfg Config, d Decision, r Result, kmsgUp bool) Report {
 	rep := Report{
 		Kernel:   k.Release,

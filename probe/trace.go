@@ -9,27 +9,20 @@ import (
 	"github.com/syscheckd/syscheckd/kmsg"
 )
 
-// Trace is every step of one probe, for a person asking "why": what the
-// symbol check decided, what the call returned, and each kernel record read
-// while the probe waited, with the reason it did or did not match.
+// Trace is every step of one probe, for a person asking why.
 type Trace struct {
 	Config   Config
 	Decision Decision
-	// Expected is true once the probe opened its expectation; After and
-	// AfterKnown are then the last record read before it (see
-	// kmsg.Expectation.After).
+	// Expected means an expectation was opened; After, AfterKnown are its After().
 	Expected   bool
 	After      uint64
 	AfterKnown bool
-	// ReturnedAt is the worker's monotonic.Now() reading after the call.
-	ReturnedAt int64
-	// Considered are the records read while the expectation was open, up
-	// to TraceLimit; Untraced counts the rest.
+	ReturnedAt int64 // the worker's monotonic.Now() after the call
+	// Considered are the records read, up to TraceLimit; Untraced counts the rest.
 	Considered []kmsg.Considered
 	Untraced   int
 	Result     Result
-	// Took is the whole probe's duration, as the daemon saw it.
-	Took time.Duration
+	Took       time.Duration // the whole probe, as the daemon saw it
 }
 
 // WriteText writes the trace as numbered steps.
@@ -84,7 +77,6 @@ func (t Trace) WriteText(w io.Writer) error {
 	return err
 }
 
-// readAt places a record's arrival relative to the call's return.
 func (t Trace) readAt(r kmsg.Record) string {
 	if t.ReturnedAt == 0 {
 		return "(read during the call)"

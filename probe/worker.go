@@ -15,21 +15,16 @@ import (
 	"time"
 )
 
-// ErrTimeout is returned when a call did not return in time; the worker has
-// been killed.
+// ErrTimeout means a call did not return in time; its worker was killed.
 var ErrTimeout = errors.New("the call did not return within the timeout")
 
-// ErrWorkerBusy is returned when a killed worker has still not exited, for
-// example because it is stuck in an uninterruptible sleep: no second worker
-// is started next to it.
+// ErrWorkerBusy means a killed worker has not exited yet; none starts beside it.
 var ErrWorkerBusy = errors.New("the previous probe worker has not exited yet")
 
 // CrashError reports a worker that ended without reporting an outcome.
 type CrashError struct {
-	// Signal killed the worker; 0 if it exited or never started.
-	Signal syscall.Signal
-	// Detail says what happened otherwise, or what the worker last printed.
-	Detail string
+	Signal syscall.Signal // 0 if the worker exited or never started
+	Detail string         // what happened otherwise, or what the worker printed
 }
 
 func (e *CrashError) Error() string {
@@ -39,56 +34,38 @@ func (e *CrashError) Error() string {
 	return "the worker failed: " + e.Detail
 }
 
-// Worker is the daemon's Caller: a process of its own, syscheckd
-// re-executed with WorkerArg, makes each call. The process stays up between
-// calls, because starting one (exec and the Go runtime's and packages'
-// initialisation) costs about 3 ms of CPU, thirty thousand times the call.
-// A call that kills the worker or does not return in time costs that
-// worker: the next call starts a new one.
+// Worker is the daemon's Caller: syscheckd re-executed with WorkerArg makes
+// each call. The process stays up between calls, since starting one costs far
+// more than a call; a call that kills it or times out costs only that worker.
 type Worker struct {
-	exe string
-	// grace is how long to wait for a worker to exit after it was told to
-	// (stdin closed) or killed.
-	grace time.Duration
+	exe   string
+	grace time.Duration // for a worker to exit once told to or killed
 	log   *slog.Logger
-	// Started, if set before the first Call, is called for each worker
-	// process started.
+	// Started, if set before the first Call, is called for each worker started.
 	Started func()
 
-	// mu makes calls one at a time and guards the fields below.
-	mu sync.Mutex
-	// proc is the worker serving calls, nil before the first call and
-	// after one ended.
-	proc *workerProc
-	// killed is the last worker killed that had not been reaped within
-	// grace; no worker is started while it exists.
-	killed *workerProc
+	mu     sync.Mutex  // one call at a time; guards the fields below
+	proc   *workerProc // nil before the first call and after one ended
+	killed *workerProc // killed, not reaped within grace: none may start beside it
 }
 
-// workerProc is one worker process and the pipes to it.
 type workerProc struct {
-	cmd   *exec.Cmd
-	stdin *os.File
-	// replies carries the lines the worker prints; closed at end of file,
-	// when the worker exits.
-	replies chan string
-	// exited is closed once the process has been reaped: then cmd.ProcessState
-	// and stderr may be read.
+	cmd     *exec.Cmd
+	stdin   *os.File
+	replies chan string // the worker's output lines; closed when it exits
+	// exited is closed once reaped; then cmd.ProcessState and stderr are final.
 	exited chan struct{}
 	stderr *headBuffer
 }
 
-// NewWorker returns a Worker that runs exe, normally "/proc/self/exe": that
-// path still reaches the running binary after a package upgrade replaced it.
-// log hears of workers that end between calls.
+// NewWorker returns a Worker that runs exe: normally "/proc/self/exe", which is
+// still this binary after an upgrade. log hears of workers ending between calls.
 func NewWorker(exe string, log *slog.Logger) *Worker {
 	return &Worker{exe: exe, grace: time.Second, log: log}
 }
 
-// workerEnv keeps the Go runtime in the worker quiet: no preemption signal
-// may interrupt the call (pause would return EINTR), and no other
-// goroutine or collector should run during the timed region. The worker's
-// loop does not allocate, so it needs no collector.
+// workerEnv keeps the worker's runtime quiet around the call: no preemption
+// signal (pause would return EINTR), no other goroutine, no collector.
 var workerEnv = []string{"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", "GOGC=off"}
 
 // Call implements Caller.
@@ -102,8 +79,7 @@ func (w *Worker) Call(ctx context.Context, nr int) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if _, err := p.stdin.Write(request); err != nil {
-		// The worker ended after serving checked on it: one retry with
-		// a new one.
+		// The worker ended after serving checked on it: retry once.
 		w.ended(p)
 		if p, err = w.serving(); err != nil {
 			return Outcome{}, err
@@ -130,7 +106,6 @@ func (w *Worker) Call(ctx context.Context, nr int) (Outcome, error) {
 	}
 }
 
-// serving returns the worker that serves the next call, started if need be.
 func (w *Worker) serving() (*workerProc, error) {
 	if w.killed != nil {
 		select {
@@ -143,9 +118,7 @@ func (w *Worker) serving() (*workerProc, error) {
 	if p := w.proc; p != nil {
 		select {
 		case <-p.exited:
-			// Nothing was asked of it: not a failed probe, but worth a
-			// line (something else killed it: an administrator, the
-			// OOM killer).
+			// Ended unasked (OOM killer, administrator): logged, not a failure.
 			w.ended(p)
 		default:
 			return p, nil
@@ -206,9 +179,8 @@ func (w *Worker) kill(p *workerProc) {
 	}
 }
 
-// Close stops the worker, if one runs: it is told to exit by closing its
-// input, and killed if it has not within grace. A later Call starts a new
-// one.
+// Close stops the worker, if one runs: closing its input tells it to exit,
+// and it is killed after grace. A later Call starts a new one.
 func (w *Worker) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -230,7 +202,6 @@ func (w *Worker) Close() error {
 	return nil
 }
 
-// startWorker starts a worker process with a pipe each way.
 func startWorker(exe string) (*workerProc, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -249,14 +220,12 @@ func startWorker(exe string) (*workerProc, error) {
 		exited:  make(chan struct{}),
 		stderr:  &headBuffer{limit: 4096},
 	}
-	// ps and systemctl status then show "syscheckd __probe-worker", not
-	// the /proc/self/exe it was started from.
+	// ps then shows "syscheckd __probe-worker", not /proc/self/exe.
 	p.cmd.Args[0] = "syscheckd"
 	p.cmd.Env = workerEnv
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = workerProcAttr()
 	err = p.cmd.Start()
-	// The child has its own copies of these ends now.
 	_ = inR.Close()
 	_ = outW.Close()
 	if err != nil {
@@ -277,8 +246,6 @@ func startWorker(exe string) (*workerProc, error) {
 		}
 	}()
 	go func() {
-		// The exit status is read from cmd.ProcessState once exited is
-		// closed.
 		_ = p.cmd.Wait()
 		_ = inW.Close()
 		close(p.exited)
@@ -286,8 +253,7 @@ func startWorker(exe string) (*workerProc, error) {
 	return p, nil
 }
 
-// describeExit turns how a worker ended into a CrashError, or nil for a
-// worker that exited cleanly.
+// describeExit turns how a worker ended into a CrashError; nil for a clean exit.
 func describeExit(ps interface{ Sys() any }, stderr string) error {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
@@ -306,9 +272,8 @@ func firstLine(s string) string {
 	return s
 }
 
-// headBuffer keeps the first limit bytes written to it: a worker's standard
-// error is only read for the first line of a fatal error, and must not grow
-// with a worker that lives for months.
+// headBuffer keeps the first limit bytes: only a fatal error's first line is
+// read, and a worker's stderr must not grow for the months it lives.
 type headBuffer struct {
 	mu    sync.Mutex
 	limit int

@@ -14,22 +14,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// WorkerMain is the whole life of a probe worker: args are os.Args. It
-// reads one system call number per line from in, makes the call and writes
-// its Outcome to out, until in ends. It returns the process's exit status.
-// When a call kills the process, nothing more is written and the parent
-// sees the signal.
+// WorkerMain is a probe worker's whole life; args are os.Args. It answers each
+// system call number read from in with the call's Outcome on out, until in ends.
 func WorkerMain(args []string, in io.Reader, out io.Writer) int {
 	if len(args) != 2 {
 		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "(numbers on standard input)")
 		return 2
 	}
-	// Started from /proc/self/exe, the worker's command name would be
-	// "exe" in ps, top and systemd's log lines. /proc/self/comm names the
-	// process's main thread, whichever thread runs this. It must come
-	// before prepareToCrash: a process that is not dumpable has its /proc
-	// files owned by root, and the unit's dynamic user could not write it.
-	// A failure only leaves the name as it was.
+	// Without this ps and systemd show "exe". /proc/self/comm is the main thread's,
+	// whichever runs this. It must precede prepareToCrash, after which the
+	// process's /proc files are root's, not the unit's dynamic user's.
 	_ = os.WriteFile("/proc/self/comm", []byte(WorkerComm), 0)
 	if err := prepareToCrash(); err != nil {
 		fmt.Fprintln(out, err)
@@ -38,8 +32,7 @@ func WorkerMain(args []string, in io.Reader, out io.Writer) int {
 	return serve(bufio.NewReaderSize(in, 64), out, make([]byte, 0, 96))
 }
 
-// serve is the worker's loop. It does not allocate (the worker runs with
-// the collector off), so nothing but the call runs between two requests.
+// serve is the worker's loop; it must not allocate, as the collector is off.
 func serve(in *bufio.Reader, out io.Writer, buf []byte) int {
 	for {
 		line, err := in.ReadSlice('\n')
@@ -59,9 +52,8 @@ func serve(in *bufio.Reader, out io.Writer, buf []byte) int {
 	}
 }
 
-// call makes system call nr with no arguments and times it. RawSyscall
-// skips the scheduler hooks of unix.Syscall, which would otherwise be
-// timed too; nothing else runs in the worker, so blocking is harmless.
+// call makes system call nr with no arguments and times it. RawSyscall skips
+// unix.Syscall's scheduler hooks, which would be timed too.
 func call(nr int) Outcome {
 	start := monotonic.Now()
 	r1, _, errno := unix.RawSyscall(uintptr(nr), 0, 0, 0)
@@ -69,13 +61,11 @@ func call(nr int) Outcome {
 	return Outcome{Return: int64(r1), Errno: errno, Duration: time.Duration(end - start), ReturnedAt: end}
 }
 
-// fatalSignals are those a misbehaving system call raises in its caller:
-// SIGILL (uretprobe outside a trampoline), SIGSEGV (rt_sigreturn without a
-// frame), and their kin.
+// fatalSignals are what a misbehaving system call raises: SIGILL (uretprobe
+// outside a trampoline), SIGSEGV (rt_sigreturn without a frame) and kin.
 var fatalSignals = []syscall.Signal{unix.SIGILL, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGSYS, unix.SIGTRAP}
 
-// kernelSigaction is struct sigaction as the rt_sigaction system call
-// takes it on x86_64 and arm64.
+// kernelSigaction is struct sigaction as rt_sigaction takes it on x86_64 and arm64.
 type kernelSigaction struct {
 	handler  uintptr
 	flags    uint64
@@ -83,11 +73,9 @@ type kernelSigaction struct {
 	mask     uint64
 }
 
-// prepareToCrash makes the worker die by the signal itself instead of the Go
-// runtime catching it and exiting with status 2, so the parent can name the
-// signal; and it turns off core dumps, which a crash every probe interval
-// would otherwise leave behind. rt_sigaction is called directly because
-// os/signal cannot restore the default action of synchronous signals.
+// prepareToCrash lets a fatal signal kill the worker, rather than the Go
+// runtime exiting with status 2, so the parent can name it; and turns off core
+// dumps. os/signal cannot restore synchronous signals' default action.
 func prepareToCrash() error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
@@ -98,10 +86,8 @@ func prepareToCrash() error {
 			return err
 		}
 	}
-	// Only the daemon ends its worker (by closing its input, or SIGKILL):
-	// a Ctrl-C in the terminal, a hangup or systemd's SIGTERM to the whole
-	// unit at stop must not kill it in the middle of a call, where it
-	// would look like a crash.
+	// Only the daemon ends its worker: a Ctrl-C, a hangup or systemd's SIGTERM
+	// to the unit must not kill it mid-call, where it would look like a crash.
 	ign := kernelSigaction{handler: 1} // SIG_IGN
 	for _, sig := range []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP} {
 		if err := sigaction(sig, &ign); err != nil {
@@ -119,8 +105,7 @@ func sigaction(sig syscall.Signal, act *kernelSigaction) error {
 	return nil
 }
 
-// workerProcAttr has the kernel kill a worker whose daemon died, so no
-// worker outlives the daemon that would have reaped it.
+// workerProcAttr has the kernel kill a worker whose daemon died.
 func workerProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

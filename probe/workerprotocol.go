@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// WorkerArg is the only argument of a syscheckd that runs as a probe worker.
-// It is not a flag, so that flag parsing and logging never run in a worker.
+// WorkerArg makes syscheckd a probe worker. Not being a flag, it keeps flag
+// parsing and logging out of the worker.
 const WorkerArg = "__probe-worker"
 
 // WorkerComm is a worker process's command name, as ps and systemd show it.
@@ -20,19 +20,13 @@ func IsWorker(args []string) bool { return len(args) > 1 && args[1] == WorkerArg
 
 // Outcome is what a worker reports after its call returned.
 type Outcome struct {
-	Return int64
-	Errno  syscall.Errno
-	// Duration is the call's latency.
-	Duration time.Duration
-	// ReturnedAt is the monotonic.Now reading taken right after the call.
-	ReturnedAt int64
+	Return     int64
+	Errno      syscall.Errno
+	Duration   time.Duration
+	ReturnedAt int64 // monotonic.Now() right after the call
 }
 
-// The worker's protocol, one line each way: the daemon writes a system call
-// number, the worker makes the call and answers with its Outcome.
-
-// appendOutcome formats o as the worker's answer without allocating: the
-// worker lives as long as the daemon, with the garbage collector off.
+// appendOutcome formats o as the worker's one-line answer without allocating.
 func appendOutcome(dst []byte, o Outcome) []byte {
 	dst = strconv.AppendInt(dst, o.Return, 10)
 	dst = append(dst, ' ')

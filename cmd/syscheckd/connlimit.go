@@ -11,32 +11,19 @@ import (
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 )
 
-// The HTTP server shares the process's file descriptors with the probe:
-// each probe keeps pipes and a pidfd open to its worker, and the kernel log
-// reader reopens /dev/kmsg after every overrun. Under the systemd unit the
-// soft limit stays at 1024, because its seccomp filter denies the setrlimit
-// with which Go would raise it. Without a cap, a thousand open connections
-// would make every probe fail as "crashed" (EMFILE) and alert on a kernel
-// that is fine.
+// Connections share descriptors with the workers' pipes and pidfds. The unit's
+// seccomp filter keeps Go from raising the soft limit of 1024: uncapped, clients
+// could make every probe fail as "crashed" (EMFILE) on a fine kernel.
 const (
-	// fdReserve is what connections must leave to everything else: stdio,
-	// the runtime's epoll descriptors, /dev/kmsg, the process collector's
-	// reads of /proc, a worker being started, with room to spare; and the
-	// pipes and pidfd each probe's worker keeps open, for as many probes as
-	// a configuration file may list.
-	fdReserve = 64 + fdsPerWorker*config.MaxProbes
-	// fdsPerWorker: its input, output and error pipes and its pidfd
-	// (counted in /proc/PID/fd of a running daemon).
-	fdsPerWorker = 4
-	// maxConnections bounds the memory slow or idle clients can pin (a
-	// few tens of kilobytes each) when the descriptor limit is high.
+	// fdReserve: stdio, epoll, /dev/kmsg, /proc reads, a starting worker, all workers.
+	fdReserve    = 64 + fdsPerWorker*config.MaxProbes
+	fdsPerWorker = 4 // input, output and error pipes, and a pidfd
+	// maxConnections bounds the memory idle clients can pin under a high limit.
 	maxConnections = 4096
-	// minConnections keeps scrapes possible under an absurdly low limit.
-	minConnections = 16
+	minConnections = 16 // keeps scrapes possible under an absurdly low limit
 )
 
-// connectionLimit is how many connections the server may hold at once,
-// given the soft limit on open files.
+// connectionLimit is how many connections fit under the open-file limit nofile.
 func connectionLimit(nofile uint64) int {
 	if nofile < minConnections+fdReserve {
 		return minConnections
@@ -44,13 +31,9 @@ func connectionLimit(nofile uint64) int {
 	return int(min(nofile-fdReserve, maxConnections))
 }
 
-// limitConnections caps the connections srv accepts on ls, so that clients
-// can never take the descriptors the probe needs. A cap alone would let
-// idle keep-alive clients and slowloris clients hold every slot and lock a
-// scraper out for minutes, so once three quarters of the slots are taken
-// the server stops keeping connections alive: idle ones are closed at
-// once, and so are those that sent no request header within five seconds
-// (net/http treats them as idle), until the count is back under half.
+// limitConnections caps the connections srv accepts on ls. Lest idle or
+// slowloris clients hold every slot, keep-alives stop while crowded: net/http
+// then closes idle connections, and those with no request header after 5 s.
 func limitConnections(srv *http.Server, ls []net.Listener) []net.Listener {
 	var rl unix.Rlimit
 	limit := maxConnections

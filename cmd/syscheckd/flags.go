@@ -28,6 +28,10 @@ type options struct {
 	log         *promslog.Config
 	once        bool
 	output      string
+	// lifecycle turns on POST /-/reload, as Prometheus's
+	// --web.enable-lifecycle does: anyone who can connect could otherwise
+	// make the daemon reread its file at will.
+	lifecycle bool
 }
 
 // parseFlags turns the command line into options, or the one error that
@@ -60,6 +64,7 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	opts.web = kingpinflag.AddFlags(app, ":9335")
 
 	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP and POST /-/reload.").PlaceHolder("FILE").StringVar(&opts.configFile)
+	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)
 	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
 
 	set := func(name string) *bool {
@@ -143,8 +148,15 @@ func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 // checkWebFlags catches at start-up what exporter-toolkit would only report
 // once serving.
 func checkWebFlags(f *web.FlagConfig) error {
-	if !*f.WebSystemdSocket && len(*f.WebListenAddresses) == 0 {
-		return errors.New("--web.listen-address: no address given")
+	if !*f.WebSystemdSocket {
+		if len(*f.WebListenAddresses) == 0 {
+			return errors.New("--web.listen-address: no address given")
+		}
+		for _, addr := range *f.WebListenAddresses {
+			if addr == "" {
+				return errors.New("--web.listen-address: empty: give host:port; an empty address would listen on every interface")
+			}
+		}
 	}
 	if path := *f.WebConfigFile; path != "" {
 		if err := web.Validate(path); err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,12 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 		{[]string{"--log.level=loud"}, `unrecognized log level loud`},
 		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file: open /nonexistent/web.yml: no such file or directory"},
 		{[]string{"--config.check"}, "--config.check: needs --config.file"},
+		{[]string{"--probe.interval=2562047h47m16s"}, "probe: interval 2562047h47m16s is outside 10ms..24h0m0s"},
+		{[]string{"--probe.interval=2ms", "--probe.timeout=1ns"}, "probe: interval 2ms is outside 10ms..24h0m0s"},
+		{[]string{"--probe.timeout=1ns"}, "probe: timeout 1ns is shorter than 5ms"},
+		{[]string{"--probe.name=a\nWATCHDOG=trigger"}, `probe: probe name "a\nWATCHDOG=trigger": use at most 64 letters, digits, '_', '-' and '.'`},
+		{[]string{"--web.listen-address="}, "--web.listen-address: empty: give host:port; an empty address would listen on every interface"},
+		{[]string{"--web.listen-address=127.0.0.1:0", "--web.listen-address="}, "--web.listen-address: empty"},
 		{[]string{"--config.file=c.yml", "--probe.syscall=24"}, "--probe.syscall: the probes come from --config.file; set this in the file"},
 		{[]string{"--config.file=c.yml", "--probe.symbol="}, "--probe.symbol: the probes come from --config.file; set this in the file"},
 		{[]string{"--config.file=c.yml", "--probe.once"}, "--probe.once: runs the --probe.* flags' probe; with --config.file, use GET /probe?name=NAME"},
@@ -35,6 +43,9 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 			_, err := parseFlags(tt.args, io.Discard)
 			if err == nil {
 				t.Fatalf("parseFlags(%q) accepted", tt.args)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("parseFlags(%q) = %q: more than one line", tt.args, err)
 			}
 			if !containsLine(err.Error(), tt.want) {
 				t.Errorf("parseFlags(%q) = %q, want it to contain %q", tt.args, err, tt.want)
@@ -82,5 +93,22 @@ func TestParseFlagsConfigFile(t *testing.T) {
 	}
 	if opts.configFile != "/etc/syscheckd/syscheckd.yml" || !opts.configCheck {
 		t.Errorf("got %+v", opts)
+	}
+}
+
+// A usage error is one line however many its cause spans: exporter-toolkit's
+// YAML errors span two.
+func TestUsageErrorIsOneLine(t *testing.T) {
+	web := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(web, []byte("unknown_field: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := run([]string{"--web.config.file=" + web}, &stdout, &stderr); code != exitUsage {
+		t.Errorf("exit status %d, want %d", code, exitUsage)
+	}
+	want := `syscheckd: error: --web.config.file: yaml: unmarshal errors:\n  line 1: field unknown_field not found in type web.Config` + "\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }

@@ -44,7 +44,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
+		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
 	if opts.configCheck {
@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// on a reload it is logged and the running probes stay.
 	cfgs, err := loadProbes(opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "syscheckd: error: %v\n", err)
+		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
 	return serve(opts, cfgs, logger)

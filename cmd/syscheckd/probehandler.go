@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -43,6 +45,11 @@ func (h probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(schedule.OnDemandEvery.Seconds()+0.5)))
 		http.Error(w, fmt.Sprintf("probe %s: %v", name, err), http.StatusTooManyRequests)
 		return
+	case errors.Is(err, schedule.ErrBusy):
+		// The run ahead ends within the probe's timeout.
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.Config().Timeout.Seconds()))))
+		http.Error(w, fmt.Sprintf("probe %s: %v", name, err), http.StatusServiceUnavailable)
+		return
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -59,7 +66,10 @@ func (h probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rather than silence (blackbox_exporter's "target" is not a parameter
 // here).
 func probeParams(r *http.Request) (name string, debug bool, err error) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", false, fmt.Errorf("malformed query: %w", err)
+	}
 	for k := range q {
 		if k != "name" && k != "debug" {
 			return "", false, fmt.Errorf("unknown parameter %q: use name=NAME and, optionally, debug=true", k)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,7 @@ func TestProbeParams(t *testing.T) {
 		{"name=a&debug=maybe", "", false, `parameter debug: "maybe" is not true or false`},
 		{"name=a&debug=1&debug=0", "", false, "parameter debug given 2 times"},
 		{"target=a", "", false, `unknown parameter "target": use name=NAME and, optionally, debug=true`},
+		{"name=a&%zz=1", "", false, `malformed query: invalid URL escape "%zz"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -107,4 +109,29 @@ func waitForHistory(t *testing.T, s *schedule.Set, name string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("probe %s never finished", name)
+}
+
+func TestProbeHandlerRefusesASecondWaitingRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logger := slog.New(slog.DiscardHandler)
+		host := schedule.NewHost(prometheus.NewRegistry(), logger)
+		set := schedule.NewSet(host, logger, func(probe.Result) {}, func(string) probe.Caller { return probetest.Hung{} })
+		defer set.Close()
+		set.Apply([]probe.Config{probetest.Config("slow", 400, 4*time.Second)}) // each run takes 2s
+		h := probeHandler{probes: set}
+		get := func() *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?name=slow", nil))
+			return rec
+		}
+		first := make(chan int)
+		go func() { first <- get().Code }()
+		synctest.Wait() // the first request waits for the scheduled run to end
+		if rec := get(); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" {
+			t.Errorf("second request while the first waits: %d, Retry-After %q, %q", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+		}
+		if code := <-first; code != http.StatusOK {
+			t.Errorf("first request: %d", code)
+		}
+	})
 }

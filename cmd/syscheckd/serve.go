@@ -48,8 +48,9 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 
 	listeners, err := listen(opts.web)
 	if err != nil {
+		// An address that cannot be bound is a bad flag.
 		logger.Error("cannot listen", "err", err)
-		return exitFail
+		return exitUsage
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -75,7 +76,7 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
 	home := &page.Handler{Probes: probes, Kernel: host.Kernel, ConfigFile: opts.configFile, ReloadError: rl.lastError}
-	server := newServer(routes(reg, home, health, sd, rl, probes))
+	server := newServer(routes(reg, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
 	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
@@ -100,6 +101,17 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	}
 	wg.Wait()
 	return code
+}
+
+// lifecycle returns the handler of /-/reload: rl, or with enabled false a
+// refusal worded as Prometheus's.
+func lifecycle(rl *reloader, enabled bool) http.Handler {
+	if enabled {
+		return rl
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Lifecycle API is not enabled: start syscheckd with --web.enable-lifecycle, or send it SIGHUP", http.StatusForbidden)
+	})
 }
 
 // listen opens the listeners before serving, so that READY=1 is only sent
@@ -146,14 +158,15 @@ func newServer(h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
+		// net/http reads up to 4 KiB past MaxHeaderBytes: 16 KiB in all.
+		MaxHeaderBytes: 16<<10 - 4096,
 	}
 }
 
-func routes(reg *prometheus.Registry, home http.Handler, h *health, sd *systemd, rl *reloader, probes *schedule.Set) http.Handler {
+func routes(reg *prometheus.Registry, home http.Handler, h *health, sd *systemd, reload http.Handler, probes *schedule.Set) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", home)
-	mux.Handle("/-/reload", rl)
+	mux.Handle("/-/reload", reload)
 	mux.Handle("/probe", probeHandler{probes: probes})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:            reg,

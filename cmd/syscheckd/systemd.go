@@ -41,7 +41,7 @@ func (s *systemd) probed(r probe.Result) {
 	s.probedYet = true
 	s.mu.Unlock()
 
-	state := "STATUS=" + summary(r)
+	state := "STATUS=" + oneLine(summary(r))
 	if first {
 		state = "READY=1\n" + state
 	}
@@ -59,7 +59,7 @@ func (s *systemd) reloading() {
 // a failed reload leaves the daemon running as before. Before the first
 // probe, READY=1 is left to that probe.
 func (s *systemd) reloaded(status string) {
-	state := "STATUS=" + status
+	state := "STATUS=" + oneLine(status)
 	if s.ready() {
 		state = "READY=1\n" + state
 	}

@@ -51,4 +51,15 @@ func TestSystemdReloadNotifications(t *testing.T) {
 	if got := read(); got != "READY=1\nSTATUS=reload failed" {
 		t.Errorf("reloaded after the first probe sent %q", got)
 	}
+
+	// Text from a file or the kernel must not add variables: systemd would
+	// act on WATCHDOG=trigger and MAINPID=1.
+	sd.reloaded("reload failed: field a\nWATCHDOG=trigger\nMAINPID=1\nb")
+	if got := read(); got != `READY=1`+"\n"+`STATUS=reload failed: field a\nWATCHDOG=trigger\nMAINPID=1\nb` {
+		t.Errorf("a reload error with line breaks sent %q", got)
+	}
+	sd.probed(probe.Result{Probe: "a", Class: probe.KmsgMissing, Reason: "no record matched x\nWATCHDOG=trigger", Start: time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)})
+	if got := read(); got != `STATUS=a: kmsg_missing: no record matched x\nWATCHDOG=trigger (10:00:00)` {
+		t.Errorf("a probe reason with a line break sent %q", got)
+	}
 }

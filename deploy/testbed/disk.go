@@ -8,28 +8,19 @@ import (
 	"time"
 )
 
-// DiskOptions describe a guest that boots from a disk image rather than a
-// busybox initramfs: a whole Debian system with systemd as PID 1.
+// DiskOptions describe a guest booting Debian with systemd from a disk image.
 type DiskOptions struct {
-	// Image is a raw ext4 image, the guest's /dev/vda and root file system.
-	Image string
-	// Initrd is the initramfs of a stock kernel, which needs one to load
-	// its disk and network drivers; empty for a patched kernel with them
-	// built in.
-	Initrd string
-	// GuestPort is forwarded from a free port on 127.0.0.1; default 9335.
-	GuestPort int
-	// Append is added to the kernel command line, after root=/dev/vda.
-	Append string
-	// Memory in MB; default 512.
-	Memory int
-	// Timeout after which QEMU is killed; default 15 minutes.
-	Timeout time.Duration
+	Image string // raw ext4, the guest's /dev/vda and root file system
+	// Initrd has a stock kernel's disk and network drivers; empty if built in.
+	Initrd    string
+	GuestPort int           // forwarded from a free port on 127.0.0.1; default 9335
+	Append    string        // added to the kernel command line, after root=/dev/vda
+	Memory    int           // MB; default 512
+	Timeout   time.Duration // after which QEMU is killed; default 15 minutes
 }
 
-// BootDisk boots kernel with opts.Image as its root file system. The
-// guest's first serial port is the console, as with Boot; its second
-// (ttyS1) is connected to Send.
+// BootDisk boots kernel with opts.Image as root file system. The first serial
+// port is the console, as with Boot; the second (ttyS1) is connected to Send.
 func BootDisk(t testing.TB, kernel string, opts DiskOptions) *Guest {
 	t.Helper()
 	port := freePort(t)
@@ -56,7 +47,6 @@ func BootDisk(t testing.TB, kernel string, opts DiskOptions) *Guest {
 		args = append(args, "-i", opts.Initrd)
 	}
 	g.start(t, args...)
-	// QEMU creates the socket before the guest runs; wait for it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.Dial("unix", control)

@@ -16,21 +16,16 @@ import (
 
 // Options describe a guest.
 type Options struct {
-	// Run is a shell script the guest's /init runs after bringing up the
-	// network; the guest powers off when it ends.
-	Run string
-	// Files are copied into the initramfs as /bin/<name>, or SRC:DEST.
-	Files []string
-	// GuestPort is forwarded from a free port on 127.0.0.1; default 9335.
-	GuestPort int
-	// Append is added to the kernel command line.
-	Append string
+	// Run is the script /init runs once the network is up; then the guest powers off.
+	Run       string
+	Files     []string // copied into the initramfs as /bin/<name>, or SRC:DEST
+	GuestPort int      // forwarded from a free port on 127.0.0.1; default 9335
+	Append    string   // added to the kernel command line
 }
 
 // Guest is a booted QEMU guest. QEMU is killed when the test ends.
 type Guest struct {
-	// Addr is the host address forwarded to the guest's port.
-	Addr    string
+	Addr    string // the host address forwarded to the guest's port
 	console *consoleBuffer
 	exited  chan struct{}
 	control net.Conn // the second serial port, for BootDisk guests
@@ -61,8 +56,8 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	}
 
 	g := &Guest{console: &consoleBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}
-	// quiet: with the console at loglevel 7 every printk would be written
-	// to the emulated serial port synchronously and dominate the latency.
+	// quiet: at loglevel 7 every printk would go to the emulated serial port
+	// synchronously and dominate the latency.
 	g.start(t, "-k", k.Image, "-i", initrd,
 		"-p", fmt.Sprint(port), "-g", fmt.Sprint(guestPort), "-t", "900", "-a", "quiet "+opts.Append)
 	return g
@@ -80,14 +75,12 @@ func freePort(t testing.TB) int {
 	return port
 }
 
-// start runs boot.sh with args, its output into g's console, and stops it
-// when the test ends.
+// start runs boot.sh with args into g's console until the test ends.
 func (g *Guest) start(t testing.TB, args ...string) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(kernelDir(), "boot.sh"), args...)
 	cmd.Stdout, cmd.Stderr = g.console, g.console
-	// Own process group: boot.sh runs QEMU under timeout(1), and the test
-	// must be able to stop all three.
+	// Own process group, so that cleanup kills boot.sh, timeout(1) and QEMU.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,8 +128,7 @@ func (g *Guest) WaitConsole(t testing.TB, re *regexp.Regexp, timeout time.Durati
 	}
 }
 
-// consoleBuffer collects the serial console, without the \r of its line
-// ends so that (?m)$ matches.
+// consoleBuffer collects the serial console without \r, so that (?m)$ matches.
 type consoleBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -146,8 +138,7 @@ func (b *consoleBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
-	// All of p counts as written, or the copy from QEMU's stdout would stop
-	// at the first \r with a short write.
+	// All of p, or the copy from QEMU would stop at the first \r.
 	return len(p), nil
 }
 

@@ -1,9 +1,7 @@
 // Package testbed boots kernels under QEMU for syscheckd's end-to-end tests:
-// the patched kernels that deploy/kernel/build-kernel.sh builds, Debian's
-// stock kernels that fetch-stock-kernel.sh unpacks, a busybox initramfs
-// with whatever the test adds, and QEMU's user network forwarding one guest
-// port to 127.0.0.1. It wraps the scripts beside it so that tests in any
-// package can drive a guest; only tests use it.
+// patched kernels from deploy/kernel/build-kernel.sh, Debian's stock kernels
+// from fetch-stock-kernel.sh, a busybox initramfs with what the test adds, and
+// one guest port forwarded to 127.0.0.1. Only tests use it.
 package testbed
 
 import (
@@ -20,19 +18,17 @@ import (
 // kernelDir is deploy/kernel, where the scripts are.
 func kernelDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Join(filepath.Dir(filepath.Dir(file)), "kernel")
 }
 
-// Script runs one of deploy/kernel's scripts and returns the last line it
-// printed, which is the path it built or fetched.
+// Script runs one of deploy/kernel's scripts; it returns the path printed last.
 func Script(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	return LastLine(t, exec.Command(filepath.Join(kernelDir(), name), args...))
 }
 
-// LastLine runs cmd and returns the last line it printed on stdout: the
-// scripts print what they built there, and their progress on stderr, which
-// a failure shows.
+// LastLine runs cmd and returns the last line of its stdout, where the
+// scripts print what they built; a failure shows their stderr.
 func LastLine(t testing.TB, cmd *exec.Cmd) string {
 	t.Helper()
 	var stderr bytes.Buffer
@@ -81,8 +77,7 @@ func Stock(t testing.TB, series string) Kernel {
 	return Kernel{Image: image, Modules: strings.Fields(string(order)), Kselftest: p.Kselftest, Syscall: p.Syscall}
 }
 
-// BuildSyscheckd builds a static, stripped syscheckd into dir and returns
-// its path.
+// BuildSyscheckd builds a static, stripped syscheckd into dir; it returns the path.
 func BuildSyscheckd(t testing.TB, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "syscheckd")
@@ -95,18 +90,15 @@ func BuildSyscheckd(t testing.TB, dir string) string {
 	return out
 }
 
-// SystemdHost builds (or takes from the cache) the patched kernel of series
-// with systemd-host/config/systemd-host.config on top of the guest fragment:
-// enough for a Debian system with systemd as PID 1 on a virtio disk. Its
-// own cache key leaves Patched's kernels alone.
+// SystemdHost builds (or takes from its own cache) the patched kernel of
+// series with systemd-host.config, for Debian with systemd on a virtio disk.
 func SystemdHost(t testing.TB, series string) string {
 	t.Helper()
 	return Script(t, filepath.Join("systemd-host", "build-kernel.sh"), series)
 }
 
-// RequireTool returns the path of the command name, or fails the test with
-// hint, the way to install it: a skipped check would read as a passed one
-// in CI.
+// RequireTool returns the path of command name, or fails the test with hint,
+// how to install it: in CI a skipped check would read as a passed one.
 func RequireTool(t testing.TB, name, hint string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)

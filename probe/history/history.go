@@ -1,7 +1,6 @@
-// Package history keeps the recent results of each probe for the page a
-// person reads at /: the last results in a ring, and the last failures kept
-// apart, so that a failure an hour ago is still there after a hundred
-// successes pushed it out of the ring.
+// Package history keeps each probe's recent results for the page at /: the
+// last results in a ring, and the last failures apart, so that a failure
+// outlives the successes that push it out of the ring.
 package history
 
 import (
@@ -13,18 +12,14 @@ import (
 
 // Entry is one probe's result as the page shows it.
 type Entry struct {
-	Time   time.Time
-	Class  probe.Class
-	Reason string
-	// Returned tells whether Latency (the call's) is known.
-	Returned bool
-	Latency  time.Duration
-	// Line is the matching kernel record's text, if one was read.
-	Line      string
+	Time      time.Time
+	Class     probe.Class
+	Reason    string
+	Returned  bool // whether Latency, the call's, is known
+	Latency   time.Duration
+	Line      string // the matching kernel record's text, if one was read
 	KmsgDelay time.Duration
-	// OnDemand marks a probe run through GET /probe rather than the
-	// schedule.
-	OnDemand bool
+	OnDemand  bool // run through GET /probe, not the schedule
 }
 
 // Failed reports whether the entry is a failure.
@@ -39,16 +34,14 @@ func EntryOf(r probe.Result, onDemand bool) Entry {
 	return e
 }
 
-// History holds one probe's recent entries. It is safe for concurrent use:
-// the probe loop adds while HTTP handlers read.
+// History holds one probe's recent entries; it is safe for concurrent use.
 type History struct {
 	mu       sync.Mutex
 	recent   ring
 	failures ring
 }
 
-// New returns a History that keeps the last n entries and the last
-// failures failures.
+// New returns a History that keeps the last n entries and failures failures.
 func New(n, failures int) *History {
 	return &History{recent: newRing(n), failures: newRing(failures)}
 }
@@ -70,8 +63,7 @@ func (h *History) Recent() []Entry {
 	return h.recent.list()
 }
 
-// Failures returns the kept failures, oldest first, including those that
-// have left Recent.
+// Failures returns the kept failures, oldest first, even those gone from Recent.
 func (h *History) Failures() []Entry {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -22,6 +22,16 @@ func (ENOSYS) Call(context.Context, int) (probe.Outcome, error) {
 	return probe.Outcome{Return: -1, Errno: syscall.ENOSYS, Duration: time.Microsecond}, nil
 }
 
+// Hung is a probe.Caller whose calls never return: each run lasts the
+// probe's timeout and ends in probe.Timeout.
+type Hung struct{}
+
+// Call implements probe.Caller.
+func (Hung) Call(ctx context.Context, _ int) (probe.Outcome, error) {
+	<-ctx.Done()
+	return probe.Outcome{}, probe.ErrTimeout
+}
+
 // Config returns a valid probe of nr, without a symbol check, whose kernel
 // record never matches: against ENOSYS it ends absent.
 func Config(name string, nr int, interval time.Duration) probe.Config {

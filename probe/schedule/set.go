@@ -36,6 +36,9 @@ const progressSlack = 10 * time.Second
 var (
 	// ErrTooSoon refuses an on-demand run within OnDemandEvery of the last.
 	ErrTooSoon = fmt.Errorf("the probe ran on demand less than %s ago; try again later", OnDemandEvery)
+	// ErrBusy refuses an on-demand run while another waits or runs: the
+	// schedule must never queue behind more than one.
+	ErrBusy = errors.New("an on-demand run of this probe is already waiting or running; try again later")
 	// ErrGone ends an on-demand run whose caller left, or whose wait for
 	// the running probe was cut short.
 	ErrGone = errors.New("gave up waiting for the running probe to finish")
@@ -53,6 +56,11 @@ type Running struct {
 	loop    *Loop
 	history *history.History
 	limiter *rate.Limiter
+	// onDemand admits one on-demand run at a time, so that a scheduled
+	// run waits for at most one other run (at most one timeout) whatever
+	// the requests: a queue of them would starve the schedule, and
+	// /-/healthy, which gates the watchdog, with it.
+	onDemand chan struct{}
 	// turn lets one run at a time use the Prober, scheduled or on demand:
 	// a Watcher has at most one expectation open, a Worker one process.
 	turn chan struct{}
@@ -78,8 +86,14 @@ func (r *Running) History() *history.History { return r.history }
 // ended, and records the result in the history but not in the metrics,
 // which count the schedule that alerts rely on. It returns ErrTooSoon when
 // the probe ran on demand within OnDemandEvery, and ErrGone when ctx ended
-// first.
+// first, and ErrBusy while another on-demand run waits or runs.
 func (r *Running) ProbeNow(ctx context.Context, trace bool) (probe.Result, probe.Trace, error) {
+	select {
+	case r.onDemand <- struct{}{}:
+		defer func() { <-r.onDemand }()
+	default:
+		return probe.Result{}, probe.Trace{}, ErrBusy
+	}
 	if !r.limiter.Allow() {
 		return probe.Result{}, probe.Trace{}, ErrTooSoon
 	}
@@ -231,8 +245,9 @@ func (s *Set) newRunning(cfg probe.Config, caller probe.Caller, h *history.Histo
 	prober, watcher := s.host.NewProber(cfg, caller)
 	return &Running{
 		cfg: cfg, prober: prober, watcher: watcher, caller: caller, history: h,
-		limiter: rate.NewLimiter(rate.Every(OnDemandEvery), 1),
-		turn:    make(chan struct{}, 1),
+		limiter:  rate.NewLimiter(rate.Every(OnDemandEvery), 1),
+		onDemand: make(chan struct{}, 1),
+		turn:     make(chan struct{}, 1),
 	}
 }
 

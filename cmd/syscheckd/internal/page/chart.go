@@ -8,29 +8,25 @@ import (
 	"github.com/syscheckd/syscheckd/probe/history"
 )
 
-// Chart is the layout of a latency chart: points in an SVG coordinate space
-// of Width x Height, y growing downwards as in SVG. It holds numbers only;
-// the page's template draws them, so html/template escapes everything.
+// Chart is a latency chart in SVG coordinates, y growing downwards. It holds
+// numbers only: the page's template draws them, so html/template escapes all.
 type Chart struct {
 	Width, Height float64
 	// Line joins the calls that returned, as an SVG polyline's points.
 	Line   string
 	Points []Point
-	// Max labels the top of the y axis; the bottom is 0.
-	Max string
-	// From and To label the x axis.
+	// Max labels the top of the y axis (the bottom is 0); From and To the x axis.
+	Max      string
 	From, To string
 }
 
-// Point is one entry on the chart. Failed points are drawn apart; a call
-// that never returned sits on the x axis.
+// Point is one entry: failures drawn apart, unreturned calls on the x axis.
 type Point struct {
 	X, Y   float64
 	Failed bool
 	Title  string
 }
 
-// chart margins leave room for the axis labels.
 const (
 	marginLeft   = 60
 	marginRight  = 10
@@ -38,9 +34,8 @@ const (
 	marginBottom = 20
 )
 
-// NewChart lays out the call latency of entries (oldest first) in a chart of
-// width x height. The y scale is linear from 0 to the largest latency, so a
-// slow outlier is what stands out.
+// NewChart lays out the latency of entries (oldest first) in width x height,
+// linear from 0 to the largest latency so that a slow outlier stands out.
 func NewChart(entries []history.Entry, width, height float64) Chart {
 	c := Chart{Width: width, Height: height, Max: "0"}
 	if len(entries) == 0 {
@@ -87,8 +82,7 @@ func (c Chart) Bottom() float64 { return c.Height - marginBottom }
 
 func round(f float64) float64 { return math.Round(f*10) / 10 }
 
-// short rounds d to three significant digits: an axis label has room for
-// "3.43ms", not "3.431354ms".
+// short rounds d to three significant digits, for an axis label.
 func short(d time.Duration) time.Duration {
 	unit := time.Duration(1)
 	for d/unit >= 1000 {
