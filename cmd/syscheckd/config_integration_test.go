@@ -91,7 +91,7 @@ func TestDaemonReloadWithABadFileKeepsProbesRunning(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "c.yml")
 	writeConfig(t, path, probeYAML("enosys", 400, "x", "1s", "500ms"), probeYAML("yield", 24, "^never$", "1s", "300ms"))
-	d := startDaemon(t, nil, nil, "--config.file="+path)
+	d := startDaemon(t, nil, nil, "--config.file="+path, "--web.enable-lifecycle")
 	var m metrics
 	waitFor(t, 20*time.Second, "2 probes of each", func() bool {
 		m = d.scrape(t)
@@ -269,8 +269,8 @@ func TestProbeEndpointRejectsBadRequests(t *testing.T) {
 		{http.MethodGet, "/probe?name=enosys&name=x", http.StatusBadRequest, "parameter name given 2 times: probe one at a time\n"},
 		{http.MethodGet, "/probe?name=getProcessInfo", http.StatusNotFound, "no probe named \"getProcessInfo\" (running: enosys)\n"},
 		{http.MethodPost, "/probe?name=enosys", http.StatusMethodNotAllowed, "use GET\n"},
-		{http.MethodGet, "/-/reload", http.StatusMethodNotAllowed, "use POST to reload the configuration\n"},
-		{http.MethodPost, "/-/reload", http.StatusBadRequest, "syscheckd runs without --config.file: its probe comes from flags, so there is nothing to reload\n"},
+		{http.MethodGet, "/probe?name=enosys&%zz=1", http.StatusBadRequest, "malformed query: invalid URL escape \"%zz\"\n"},
+		{http.MethodPost, "/-/reload", http.StatusForbidden, "Lifecycle API is not enabled: start syscheckd with --web.enable-lifecycle, or send it SIGHUP\n"},
 	} {
 		if code, body := d.get(t, tt.method, tt.path); code != tt.code || body != tt.body {
 			t.Errorf("%s %s: %d %q, want %d %q", tt.method, tt.path, code, body, tt.code, tt.body)

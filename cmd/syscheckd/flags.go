@@ -63,7 +63,7 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	flag.AddFlags(app, opts.log)
 	opts.web = kingpinflag.AddFlags(app, ":9335")
 
-	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP and POST /-/reload.").PlaceHolder("FILE").StringVar(&opts.configFile)
+	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)
 	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
 

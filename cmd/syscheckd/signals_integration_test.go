@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,8 +34,9 @@ func startUnmanaged(t *testing.T, args ...string) (*exec.Cmd, <-chan struct{}, *
 }
 
 // TestDaemonSIGTERMWhileAProbeHangs stops the daemon while its worker is
-// stuck in pause(2) with most of a 20 s timeout to go: the daemon kills and
-// reaps the worker and exits cleanly, long before the timeout.
+// stuck in pause(2) with most of a 20 s timeout to go and a /probe request
+// waits its turn: the daemon kills and reaps the worker and exits cleanly,
+// long before the timeout.
 func TestDaemonSIGTERMWhileAProbeHangs(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
@@ -67,15 +69,31 @@ func TestDaemonSIGTERMWhileAProbeHangs(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	// On-demand requests queue behind the hung probe; one is admitted and
+	// waits for its turn.
+	var requests sync.WaitGroup
+	defer requests.Wait()
+	for range 3 {
+		requests.Go(func() {
+			if resp, err := http.Get("http://" + addr + "/probe?name=getProcessInfo"); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	// The bound: the worker's kill and reap, the HTTP shutdown (at most
-	// 5 s), well below the probe's 20 s timeout.
+	// The bound: the worker's kill and reap; the waiting request is
+	// refused at once rather than holding up the HTTP shutdown.
+	start := time.Now()
 	select {
 	case <-exited:
 	case <-time.After(15 * time.Second):
 		t.Fatalf("no exit within 15s of SIGTERM with a hung probe\n%s", stderr)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("exit %s after SIGTERM with a hung probe and a request waiting, want under 4s", took.Round(100*time.Millisecond))
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0\n%s", code, stderr)

@@ -64,10 +64,10 @@ type Running struct {
 	// turn lets one run at a time use the Prober, scheduled or on demand:
 	// a Watcher has at most one expectation open, a Worker one process.
 	turn chan struct{}
-	// closed, set while holding the turn, refuses every later run: a
-	// request that waited for its turn must not start a new worker after
-	// Close stopped the last one.
-	closed  bool
+	// closed is closed when the probe ends: a run in progress on demand is
+	// cut short, and a request still waiting for its turn must not start a
+	// new worker once the last one was stopped.
+	closed  chan struct{}
 	started time.Time
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -97,6 +97,15 @@ func (r *Running) ProbeNow(ctx context.Context, trace bool) (probe.Result, probe
 	if !r.limiter.Allow() {
 		return probe.Result{}, probe.Trace{}, ErrTooSoon
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	res, tr, err := r.take(ctx, trace)
 	if err != nil {
 		return res, tr, err
@@ -117,8 +126,10 @@ func (r *Running) take(ctx context.Context, trace bool) (probe.Result, probe.Tra
 		return probe.Result{}, probe.Trace{}, ErrGone
 	}
 	defer func() { <-r.turn }()
-	if r.closed {
+	select {
+	case <-r.closed:
 		return probe.Result{}, probe.Trace{}, ErrGone
+	default:
 	}
 	if trace {
 		res, tr := r.prober.ProbeTraced(ctx)
@@ -132,6 +143,22 @@ func (r *Running) take(ctx context.Context, trace bool) (probe.Result, probe.Tra
 func (r *Running) halt() {
 	r.stop()
 	<-r.done
+}
+
+// end stops the probe for good: its schedule, and its runs on demand, in
+// progress or to come.
+// It is called with the Set's lock held; a second call does nothing.
+func (r *Running) end() {
+	select {
+	case <-r.closed:
+		return
+	default:
+		close(r.closed)
+	}
+	r.halt()
+	// Once the turn is free, no run holds it or will.
+	r.turn <- struct{}{}
+	<-r.turn
 }
 
 // Change lists what Apply did, by probe name.
@@ -193,7 +220,7 @@ func (s *Set) Apply(cfgs []probe.Config) Change {
 			continue
 		}
 		old := s.running[name]
-		old.halt()
+		old.end()
 		s.closeCaller(old)
 		// After halt: the loop reports nothing more that could bring the
 		// series back.
@@ -216,16 +243,13 @@ func (s *Set) Apply(cfgs []probe.Config) Change {
 	return ch
 }
 
-// Close stops every schedule, waits for the runs in progress, refuses
-// later on-demand runs and stops the worker processes.
+// Close stops every schedule and every run on demand, and stops the worker
+// processes.
 func (s *Set) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.running {
-		r.halt()
-		r.turn <- struct{}{}
-		r.closed = true
-		<-r.turn
+		r.end()
 		s.closeCaller(r)
 	}
 }
@@ -248,6 +272,7 @@ func (s *Set) newRunning(cfg probe.Config, caller probe.Caller, h *history.Histo
 		limiter:  rate.NewLimiter(rate.Every(OnDemandEvery), 1),
 		onDemand: make(chan struct{}, 1),
 		turn:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
 	}
 }
 
