@@ -72,6 +72,10 @@ var workerEnv = []string{"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", "GOGC=off"
 func (w *Worker) Call(ctx context.Context, nr int) (Outcome, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if ctx.Err() != nil {
+		// A worker started now would only be killed at once.
+		return Outcome{}, ErrTimeout
+	}
 	request := strconv.AppendInt(nil, int64(nr), 10)
 	request = append(request, '\n')
 	p, err := w.serving()

@@ -313,3 +313,17 @@ func TestWorkerThatCannotStartIsACrash(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestWorkerStartsNoProcessForAnExpiredCall(t *testing.T) {
+	w := testWorker(t)
+	started := 0
+	w.Started = func() { started++ }
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := w.Call(ctx, unix.SYS_GETPID); !errors.Is(err, ErrTimeout) {
+		t.Errorf("Call with an expired context: %v, want ErrTimeout", err)
+	}
+	if started != 0 {
+		t.Errorf("%d workers started for a call whose time was already up", started)
+	}
+}
