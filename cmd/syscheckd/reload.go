@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
+	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
@@ -28,9 +29,11 @@ var errNoConfigFile = errors.New("syscheckd runs without --config.file: its prob
 type reloader struct {
 	path    string
 	machine string
-	probes  *schedule.Set
-	sd      *systemd
-	logger  *slog.Logger
+	// load reads the file: config.Load, but for tests.
+	load   func(path, machine string) ([]probe.Config, error)
+	probes *schedule.Set
+	sd     *systemd
+	logger *slog.Logger
 
 	success     prometheus.Gauge
 	successTime prometheus.Gauge
@@ -43,7 +46,7 @@ type reloader struct {
 func newReloader(path, machine string, probes *schedule.Set, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
 	f := promauto.With(reg)
 	rl := &reloader{
-		path: path, machine: machine, probes: probes, sd: sd, logger: logger,
+		path: path, machine: machine, load: config.Load, probes: probes, sd: sd, logger: logger,
 		success: f.NewGauge(prometheus.GaugeOpts{
 			Name: "syscheck_config_last_reload_successful",
 			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still running.",
@@ -68,7 +71,7 @@ func (rl *reloader) reload(trigger string) error {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	rl.sd.reloading()
-	cfgs, err := config.Load(rl.path, rl.machine)
+	cfgs, err := rl.loadSafely()
 	if err != nil {
 		rl.lastErr = err
 		rl.success.Set(0)
@@ -85,6 +88,18 @@ func (rl *reloader) reload(trigger string) error {
 		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ","))
 	rl.sd.reloaded(fmt.Sprintf("configuration reloaded at %s: %d probes", time.Now().Format(time.TimeOnly), len(cfgs)))
 	return nil
+}
+
+// loadSafely loads the file, turning a panic into an error: a bug in
+// parsing must cost the reload, not the running daemon, and systemd must
+// still hear that the reload is over.
+func (rl *reloader) loadSafely() (cfgs []probe.Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cfgs, err = nil, fmt.Errorf("%s: internal error while reading it: %v", rl.path, p)
+		}
+	}()
+	return rl.load(rl.path, rl.machine)
 }
 
 // lastError returns why the last reload failed, or nil.

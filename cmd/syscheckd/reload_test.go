@@ -2,14 +2,18 @@ package main
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/syscheckd/syscheckd/probe"
 )
 
 func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
@@ -56,5 +60,42 @@ func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
 	flagsOnly.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
 	if rec.Code != http.StatusBadRequest {
 		t.Errorf("reload without --config.file: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// A parser bug must cost the reload only: the daemon answers, reports the
+// failure and tells systemd the reload is over.
+func TestReloadSurvivesAPanickingParser(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	set, reg := newTestSet(t)
+	logger := slog.New(slog.DiscardHandler)
+	rl := newReloader("/etc/c.yml", "x86_64", set, newSystemd(logger), reg, logger)
+	rl.load = func(string, string) ([]probe.Config, error) { panic("nil node") }
+	rec := httptest.NewRecorder()
+	rl.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if want := "reload failed, the previous configuration keeps running: /etc/c.yml: internal error while reading it: nil node\n"; rec.Code != http.StatusInternalServerError || rec.Body.String() != want {
+		t.Errorf("POST /-/reload: %d %q, want 500 %q", rec.Code, rec.Body, want)
+	}
+	if v := testutil.ToFloat64(rl.success); v != 0 {
+		t.Errorf("syscheck_config_last_reload_successful = %v", v)
+	}
+	var sent []string
+	buf := make([]byte, 4096)
+	for range 2 {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, string(buf[:n]))
+	}
+	if !strings.HasPrefix(sent[0], "RELOADING=1") || !strings.HasPrefix(sent[1], "STATUS=reload failed") {
+		t.Errorf("systemd was sent %q, want RELOADING=1 and then the failure", sent)
 	}
 }
