@@ -674,12 +674,30 @@ func TestBadFlagsExit2WithOneLine(t *testing.T) {
 		{"--probe.interval=soon"},
 		{"--web.config.file=/nonexistent.yml"},
 		{"--probe.once", "--output=xml"},
+		{"--web.listen-address="},
+		{"--probe.name=a\nb"},
 	} {
 		code, stdout, stderr := runBinary(t, args...)
 		lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 		if code != 2 || stdout != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "syscheckd: error: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one error line", args, code, stdout, stderr)
 		}
+	}
+}
+
+// An address that cannot be listened on is a bad flag too: exit 2, with
+// the reason in one log line.
+func TestListenErrorExits2(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, _, stderr := runBinary(t, "--web.listen-address="+l.Addr().String(), "--probe.symbol=", "--probe.syscall=400")
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if code != 2 || !strings.Contains(last, `msg="cannot listen"`) || !strings.Contains(last, "address already in use") {
+		t.Errorf("exit %d, last line %q; want exit 2 and the listen error", code, last)
 	}
 }
 
