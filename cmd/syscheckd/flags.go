@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
 )
 
@@ -159,6 +160,10 @@ func checkWebFlags(f *web.FlagConfig) error {
 		}
 	}
 	if path := *f.WebConfigFile; path != "" {
+		// web.Validate would block on a FIFO and read any size.
+		if _, err := config.ReadFile(path, config.MaxFileSize); err != nil {
+			return fmt.Errorf("--web.config.file: %w", err)
+		}
 		if err := web.Validate(path); err != nil {
 			return fmt.Errorf("--web.config.file: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,5 +111,25 @@ func TestUsageErrorIsOneLine(t *testing.T) {
 	want := `syscheckd: error: --web.config.file: yaml: unmarshal errors:\n  line 1: field unknown_field not found in type web.Config` + "\n"
 	if stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestWebConfigMustBeARegularFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "web.yml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := parseFlags([]string{"--web.config.file=" + fifo}, io.Discard)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if want := "--web.config.file: " + fifo + " is a FIFO, not a regular file"; err == nil || err.Error() != want {
+			t.Errorf("parseFlags with a FIFO as web config: %v, want %q", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("parseFlags still blocked on a FIFO after 5s")
 	}
 }

@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// A bad file at start-up is a usage error, reported like a bad flag;
 	// on a reload it is logged and the running probes stay.
-	cfgs, err := loadProbes(opts)
+	cfgs, err := loadProbes(opts, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
 		return exitUsage

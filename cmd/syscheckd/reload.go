@@ -29,8 +29,8 @@ var errNoConfigFile = errors.New("syscheckd runs without --config.file: its prob
 type reloader struct {
 	path    string
 	machine string
-	// load reads the file: config.Load, but for tests.
-	load   func(path, machine string) ([]probe.Config, error)
+	// load reads the file: config.Check, but for tests.
+	load   func(path, machine string) ([]probe.Config, []*config.Error, error)
 	probes *schedule.Set
 	sd     *systemd
 	logger *slog.Logger
@@ -46,7 +46,7 @@ type reloader struct {
 func newReloader(path, machine string, probes *schedule.Set, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
 	f := promauto.With(reg)
 	rl := &reloader{
-		path: path, machine: machine, load: config.Load, probes: probes, sd: sd, logger: logger,
+		path: path, machine: machine, load: config.Check, probes: probes, sd: sd, logger: logger,
 		success: f.NewGauge(prometheus.GaugeOpts{
 			Name: "syscheck_config_last_reload_successful",
 			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still running.",
@@ -99,7 +99,11 @@ func (rl *reloader) loadSafely() (cfgs []probe.Config, err error) {
 			cfgs, err = nil, fmt.Errorf("%s: internal error while reading it: %v", rl.path, p)
 		}
 	}()
-	return rl.load(rl.path, rl.machine)
+	cfgs, warnings, err := rl.load(rl.path, rl.machine)
+	for _, w := range warnings {
+		rl.logger.Warn("configuration warning", "err", w)
+	}
+	return cfgs, err
 }
 
 // lastError returns why the last reload failed, or nil.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
 )
 
@@ -76,7 +77,7 @@ func TestReloadSurvivesAPanickingParser(t *testing.T) {
 	set, reg := newTestSet(t)
 	logger := slog.New(slog.DiscardHandler)
 	rl := newReloader("/etc/c.yml", "x86_64", set, newSystemd(logger), reg, logger)
-	rl.load = func(string, string) ([]probe.Config, error) { panic("nil node") }
+	rl.load = func(string, string) ([]probe.Config, []*config.Error, error) { panic("nil node") }
 	rec := httptest.NewRecorder()
 	rl.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
 	if want := "reload failed, the previous configuration keeps running: /etc/c.yml: internal error while reading it: nil node\n"; rec.Code != http.StatusInternalServerError || rec.Body.String() != want {
