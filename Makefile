@@ -28,7 +28,7 @@ SHELL       := /bin/bash
 
 # The test tiers print every test and fail on a skipped one: in make test a
 # skip would read as a pass.
-NOSKIP := 2>&1 | awk '{ print } /--- SKIP/ { skipped = 1 } \
+NOSKIP := 2>&1 | awk '{ print; fflush() } /--- SKIP/ { skipped = 1 } \
 	END { if (skipped) { print "a test was skipped: make test runs every test"; exit 1 } }'
 
 .PHONY: all build demo deps test lint unit integration fuzz e2e dashboard bench package clean

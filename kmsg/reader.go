@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
@@ -54,9 +55,16 @@ type Reader struct {
 	// observing is the monotonic.Now() time at which the current Sink call
 	// started, or 0 outside one: a Sink that never returns stalls the reader.
 	observing atomic.Int64
+	// overrun is set when the current parser's read failed with EPIPE:
+	// the kernel overwrote records before the reader read them.
+	overrun atomic.Bool
 
+	// Owned by the Run goroutine.
 	lastSeq uint64
 	seen    bool
+	// overruns counts the overruns since the last one logged, warned when.
+	overruns int
+	warned   time.Time
 }
 
 // NewReader returns a Reader that opens the kernel log with open.
@@ -75,15 +83,16 @@ func (r *Reader) Stalled(limit time.Duration) bool {
 	return start != 0 && time.Duration(r.clock()-start) > limit
 }
 
-// Run reads the kernel log into sink until ctx is done. It opens the log,
-// seeks to its end, and reopens with capped exponential backoff whenever
-// the log cannot be opened or the parser stops. It returns only when ctx is
-// done, after the parser's goroutine has exited.
+// Run reads the kernel log into sink until ctx is done. It opens the log at
+// its end. After a ring buffer overrun it reopens at once and resumes at
+// the oldest record the kernel still holds; whenever else the log cannot be
+// opened or the parser stops, it reopens with capped exponential backoff.
+// It returns only when ctx is done, after the parser's goroutine has exited.
 func (r *Reader) Run(ctx context.Context, sink Sink) {
 	wait := r.backoff.Min
 	failing := false
 	for {
-		parser, err := r.openAtEnd()
+		parser, err := r.openLog()
 		if err != nil {
 			r.setUp(false)
 			if !failing {
@@ -104,7 +113,15 @@ func (r *Reader) Run(ctx context.Context, sink Sink) {
 				return
 			}
 			r.metrics.Reopens.Inc()
-			r.log.Warn("kernel log reader stopped (ring buffer overrun or read error); reopening", "last_seq", r.lastSeq)
+			if r.overrun.Load() {
+				// The records after the overwritten ones are still held,
+				// a probe's among them: waiting would let the kernel
+				// overwrite those too.
+				r.logOverrun()
+				wait = r.backoff.Min
+				continue
+			}
+			r.log.Warn("kernel log reader stopped (read error); reopening", "last_seq", r.lastSeq)
 			if healthy {
 				wait = r.backoff.Min
 			}
@@ -127,9 +144,13 @@ func (r *Reader) setUp(up bool) {
 	}
 }
 
-// openAtEnd opens the log positioned after the newest record, so records
-// from before the daemon started are neither matched nor counted.
-func (r *Reader) openAtEnd() (kmsgparser.Parser, error) {
+// openLog opens the log. Until a record has been read it seeks to the end,
+// so that records from before the daemon started are neither matched nor
+// counted. After that it leaves the parser where a fresh open of /dev/kmsg
+// starts, at the oldest record the kernel holds: forward skips the records
+// already read and counts the gap before the first new one as lost, at
+// once rather than when the kernel next writes.
+func (r *Reader) openLog() (kmsgparser.Parser, error) {
 	p, err := r.open()
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) {
@@ -137,12 +158,28 @@ func (r *Reader) openAtEnd() (kmsgparser.Parser, error) {
 		}
 		return nil, err
 	}
-	if err := p.SeekEnd(); err != nil {
-		_ = p.Close() // the seek error is the one worth reporting
-		return nil, fmt.Errorf("seek to end of kernel log: %w", err)
+	if !r.seen {
+		if err := p.SeekEnd(); err != nil {
+			_ = p.Close() // the seek error is the one worth reporting
+			return nil, fmt.Errorf("seek to end of kernel log: %w", err)
+		}
 	}
-	p.SetLogger(parserLogger{log: r.log, quiet: &r.closing})
+	r.overrun.Store(false)
+	p.SetLogger(parserLogger{log: r.log, quiet: &r.closing, overrun: &r.overrun})
 	return p, nil
+}
+
+// logOverrun warns of an overrun, at most once per healthyFor: a flood
+// overruns the reader again and again, and the metrics count every one.
+func (r *Reader) logOverrun() {
+	r.overruns++
+	now := time.Now()
+	if !r.warned.IsZero() && now.Sub(r.warned) < healthyFor {
+		return
+	}
+	r.log.Warn("kernel log ring buffer overrun: records were lost; resuming at the oldest record held",
+		"last_seq", r.lastSeq, "overruns", r.overruns)
+	r.overruns, r.warned = 0, now
 }
 
 // healthyFor is how long a parser must have been read before its end is
@@ -176,13 +213,20 @@ func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bo
 			if !ok {
 				return delivered || time.Since(started) > healthyFor
 			}
-			delivered = true
-			r.forward(FromMessage(m, r.clock()), sink)
+			if r.forward(FromMessage(m, r.clock()), sink) {
+				delivered = true
+			}
 		}
 	}
 }
 
-func (r *Reader) forward(rec Record, sink Sink) {
+// forward passes rec on and reports true, or reports false for a record
+// already passed on, which a reopened parser reads again. Sequence numbers
+// passed on therefore rise, and records plus lost records span them exactly.
+func (r *Reader) forward(rec Record, sink Sink) bool {
+	if r.seen && rec.Seq <= r.lastSeq {
+		return false
+	}
 	r.observing.Store(r.clock())
 	defer r.observing.Store(0)
 	if r.seen && rec.Seq > r.lastSeq+1 {
@@ -190,18 +234,19 @@ func (r *Reader) forward(rec Record, sink Sink) {
 		r.metrics.Lost.Add(float64(gap))
 		sink.Lost(gap)
 	}
-	if !r.seen || rec.Seq > r.lastSeq {
-		r.lastSeq, r.seen = rec.Seq, true
-	}
+	r.lastSeq, r.seen = rec.Seq, true
 	r.metrics.Records.Inc()
 	sink.Observe(rec)
+	return true
 }
 
 // parserLogger routes go-kmsg-parser's messages into slog. Its errors are
-// what precedes the channel closing, so they are kept at warning level.
+// what precedes the channel closing, so they are kept at warning level,
+// except the overrun, which it records in overrun for the Reader to report.
 type parserLogger struct {
-	log   *slog.Logger
-	quiet *atomic.Bool
+	log     *slog.Logger
+	quiet   *atomic.Bool
+	overrun *atomic.Bool
 }
 
 func (l parserLogger) Warningf(format string, args ...any) {
@@ -213,8 +258,25 @@ func (l parserLogger) Infof(format string, args ...any) {
 }
 
 func (l parserLogger) Errorf(format string, args ...any) {
+	if l.overrun != nil && isOverrun(args) {
+		l.overrun.Store(true)
+		return
+	}
 	if l.quiet.Load() {
 		return
 	}
 	l.log.Warn("kmsg parser: " + fmt.Sprintf(format, args...))
+}
+
+// isOverrun reports whether args hold the EPIPE of a read of /dev/kmsg
+// whose position the kernel overwrote. go-kmsg-parser v2.1.0 compares its
+// read error with syscall.EPIPE, misses it wrapped in *fs.PathError, and
+// logs it here before closing its channel.
+func isOverrun(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, syscall.EPIPE) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -25,6 +27,8 @@ type readerUnderTest struct {
 	reader *Reader
 	reg    *prometheus.Registry
 	sink   *recordingSink
+	// hub passes records on to whatever else a test sets, such as a Watcher.
+	hub    Hub
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -39,7 +43,7 @@ func startReader(t *testing.T, open Opener) *readerUnderTest {
 	ctx, cancel := context.WithCancel(t.Context())
 	u.cancel = cancel
 	go func() {
-		u.reader.Run(ctx, u.sink)
+		u.reader.Run(ctx, Fanout{u.sink, &u.hub})
 		close(u.done)
 	}()
 	return u
@@ -132,8 +136,8 @@ func TestReaderReopensAfterOverrunAndCountsWhatItMissed(t *testing.T) {
 
 		u.assertEvents(t, []string{"record 10", "record 11", "lost 8", "record 20"})
 		u.assertMetrics(t, metricsText("1", "3", "8", "1"))
-		if second.seekEnds != 1 {
-			t.Errorf("reopened parser: SeekEnd called %d times, want 1", second.seekEnds)
+		if second.seekEnds != 0 {
+			t.Errorf("reopened parser: SeekEnd called %d times, want 0: it resumes at the oldest record held", second.seekEnds)
 		}
 		if reopenedAfter != DefaultBackoff.Min {
 			t.Errorf("reopened after %s, want the minimum backoff %s", reopenedAfter, DefaultBackoff.Min)
@@ -319,6 +323,160 @@ func TestReaderBacksOffFromAParserThatDiesEmpty(t *testing.T) {
 		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
 		if diff := cmp.Diff(want, waits()); diff != "" {
 			t.Errorf("waits between opens (-want +got):\n%s", diff)
+		}
+		u.stop()
+	})
+}
+
+// After an overrun the reader resumes at the oldest record the kernel
+// still holds. It counts what the ring dropped as soon as it has reopened,
+// not when the kernel next writes: a flood that stops leaves nothing
+// uncounted.
+func TestReaderCountsAnOverrunsLossWhenItReopens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newFakeKernel(8)
+		k.noise(3) // from before the daemon started: not ours
+		u := startReader(t, k.open)
+		synctest.Wait()
+		k.noise(2) // 4, 5
+		synctest.Wait()
+		k.noise(20) // 6..25 at once: the ring keeps 18..25, the reader's position 6 is gone
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		want := []string{"record 4", "record 5", "lost 12"}
+		for seq := 18; seq <= 25; seq++ {
+			want = append(want, "record "+strconv.Itoa(seq))
+		}
+		u.assertEvents(t, want)
+		u.assertMetrics(t, metricsText("1", "10", "12", "1"))
+		ps := k.opened()
+		if len(ps) != 2 {
+			t.Fatalf("opened /dev/kmsg %d times, want 2", len(ps))
+		}
+		if n := ps[0].sawSeekEnd(); n != 1 {
+			t.Errorf("first open: SeekEnd called %d times, want 1: records from before the start are not ours", n)
+		}
+		if n := ps[1].sawSeekEnd(); n != 0 {
+			t.Errorf("reopen after the overrun: SeekEnd called %d times, want 0: it must resume at the oldest record held", n)
+		}
+		u.stop()
+	})
+}
+
+// A reopened parser reads from the oldest record held, which may be one
+// the reader has already passed on (here the parser died of a read error
+// while the ring kept everything): those are skipped by sequence number,
+// neither passed on twice nor counted, and the records written while the
+// reader was closed are passed on.
+func TestReaderSkipsRecordsItAlreadyReadWhenItResumes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newFakeKernel(100)
+		k.noise(3)
+		u := startReader(t, k.open)
+		synctest.Wait()
+		k.noise(3) // 4..6
+		synctest.Wait()
+		k.failReaders()
+		k.noise(2) // 7, 8, while the reader is closed
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		u.assertEvents(t, []string{"record 4", "record 5", "record 6", "record 7", "record 8"})
+		u.assertMetrics(t, metricsText("1", "5", "0", "1"))
+		u.stop()
+	})
+}
+
+// A probe's record written after the reader was overrun and before it
+// reopened, and still held by the kernel, meets the probe's expectation.
+func TestReaderFindsAProbesRecordWrittenDuringAnOverrun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newFakeKernel(8)
+		k.noise(3)
+		var probed atomic.Uint64
+		k.onOverrun = func() {
+			if probed.Load() == 0 {
+				_, seq := k.write(6, seedLine)
+				probed.Store(seq)
+			}
+		}
+		u := startReader(t, k.open)
+		w := NewWatcher(seedPattern, u.reader.metrics)
+		u.hub.Set(Fanout{w})
+		synctest.Wait()
+		k.noise(2) // 4, 5
+		synctest.Wait()
+
+		e, err := w.Expect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		k.noise(20) // 6..25: the reader is overrun, and the probe's record is 26
+		ctx, cancel := context.WithTimeout(t.Context(), 900*time.Millisecond)
+		defer cancel()
+		rec, err := e.Wait(ctx)
+		seq := probed.Load()
+		if err != nil {
+			t.Fatalf("the probe's record %d, written during the overrun and still held, was not matched: %v", seq, err)
+		}
+		if rec.Seq != seq || seq != 26 {
+			t.Errorf("matched record %d, want the probe's, %d (26)", rec.Seq, seq)
+		}
+		synctest.Wait()
+		if lost := e.Lost(); lost != 13 {
+			t.Errorf("the expectation saw %d records lost, want 13 (6..18)", lost)
+		}
+		u.stop()
+	})
+}
+
+// A flood can overrun a reader again before it reads anything: the record
+// at its position is overwritten between the open and the first read. Such
+// a parser died of an overrun, not of a broken log, so the reader reopens
+// at once each time rather than backing off, and counts every loss.
+func TestReaderResumesAtOnceAfterOverrunsThatLeaveNothingToRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const floods = 5
+		k := newFakeKernel(8)
+		var (
+			mu    sync.Mutex
+			opens []time.Time
+		)
+		k.onOpen = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			opens = append(opens, time.Now())
+			if n := len(opens); n > 1 && n <= floods {
+				k.noise(20) // before the new parser's first read
+			}
+		}
+		u := startReader(t, k.open)
+		synctest.Wait()
+		k.noise(1) // 1
+		synctest.Wait()
+		start := time.Now()
+		k.noise(20) // 2..21: overrun; each reopen but the last is overrun before it reads
+		synctest.Wait()
+
+		mu.Lock()
+		defer mu.Unlock()
+		if len(opens) != floods+1 {
+			t.Fatalf("opened /dev/kmsg %d times, want %d", len(opens), floods+1)
+		}
+		for i, at := range opens[1:] {
+			if d := at.Sub(start); d != 0 {
+				t.Errorf("reopen %d came %s after the first overrun, want at once", i+1, d)
+			}
+		}
+		// 1 + 20*floods records written; the ring keeps the last 8.
+		u.assertMetrics(t, metricsText("1", "9", strconv.Itoa(20*floods-8), strconv.Itoa(floods)))
+		if n := strings.Count(u.logs.String(), "ring buffer overrun"); n != 1 {
+			t.Errorf("%d warnings about overruns, want 1 for the burst; logs:\n%s", n, u.logs)
+		}
+		if strings.Contains(u.logs.String(), "broken pipe") {
+			t.Errorf("the parser's EPIPE was logged as an error; logs:\n%s", u.logs)
 		}
 		u.stop()
 	})

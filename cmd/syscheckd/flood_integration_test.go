@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,6 +218,8 @@ func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {
 	if failed > 0 || scrapes == 0 {
 		t.Errorf("%d scrapes failed and %d succeeded during the flood", failed, scrapes)
 	}
+	written += d.overrunWhileStopped(t)
+	countedWithoutAnotherRecord(t, d, startSeq, before)
 
 	endSeq, after := d.quietPoint(t)
 	records := after.value("syscheck_kmsg_records_total") - before.value("syscheck_kmsg_records_total")
@@ -255,5 +258,107 @@ func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {
 	t.Logf("RSS %.1f MiB before, %.1f MiB after", rssBefore/(1<<20), rssAfter/(1<<20))
 	if rssAfter > rssBefore+32<<20 {
 		t.Errorf("RSS grew from %.1f MiB to %.1f MiB", rssBefore/(1<<20), rssAfter/(1<<20))
+	}
+}
+
+// overrunWhileStopped ends the flood with a sure overrun: it stops the
+// daemon, writes twice as many records as the ring buffer holds and lets
+// the daemon go on, so that its reader finds its position overwritten and
+// the flood has ended by the time it reopens. It returns how many records
+// it wrote.
+func (d *process) overrunWhileStopped(t *testing.T) int {
+	t.Helper()
+	oldest, newest := ringSpan(t)
+	if err := d.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := d.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	waitFor(t, 5*time.Second, "syscheckd to stop", func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, after, _ := bytes.Cut(stat, []byte(") "))
+		return bytes.HasPrefix(after, []byte("T"))
+	})
+	n, err := flood(2*int(newest-oldest+1), 0)
+	if err != nil {
+		t.Fatalf("flood: %v", err)
+	}
+	t.Logf("%d records written while the daemon was stopped (the ring held %d)", n, newest-oldest+1)
+	return n
+}
+
+// countedWithoutAnotherRecord checks, right after a flood and without
+// writing a record, that the daemon accounts for every record up to the
+// newest one in the kernel log, read or lost. A reader that reopened at
+// the end of the log after its last overrun would count what it skipped
+// only when the next record arrived, which a quiet kernel may not write
+// for hours.
+func countedWithoutAnotherRecord(t *testing.T, d *process, startSeq uint64, before metrics) {
+	t.Helper()
+	_, end := ringSpan(t)
+	want := float64(end - startSeq)
+	var records, lost, reopens float64
+	started := time.Now()
+	for {
+		m := d.scrape(t)
+		records = m.value("syscheck_kmsg_records_total") - before.value("syscheck_kmsg_records_total")
+		lost = m.value("syscheck_kmsg_lost_records_total") - before.value("syscheck_kmsg_lost_records_total")
+		reopens = m.value("syscheck_kmsg_reopens_total") - before.value("syscheck_kmsg_reopens_total")
+		if records+lost == want || time.Since(started) > 5*time.Second {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, newest := ringSpan(t); newest != end {
+		t.Errorf("record %d arrived after the flood's last, %d, before the count was checked: this check needs a quiet kernel log", newest, end)
+		return
+	}
+	t.Logf("after the flood, without another record: sequence %d..%d, %v read + %v lost after %s (%v reopens)",
+		startSeq, end, records, lost, time.Since(started).Round(time.Millisecond), reopens)
+	if records+lost != want {
+		t.Errorf("%s after the flood stopped, with the newest record at %d: %v read + %v lost = %v, want %v; %v records neither read nor counted",
+			time.Since(started).Round(time.Millisecond), end, records, lost, records+lost, want, want-records-lost)
+	}
+}
+
+// ringSpan returns the sequence numbers of the oldest and the newest record
+// in the kernel log, found by reading the whole ring buffer without writing
+// to it.
+func ringSpan(t *testing.T) (oldest, newest uint64) {
+	t.Helper()
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 8192)
+	for first := true; ; {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return oldest, newest
+		case errors.Is(err, unix.EPIPE):
+			first = true // overwritten while read: the kernel moved on to the oldest
+			continue
+		case err != nil:
+			t.Fatalf("read /dev/kmsg: %v", err)
+		}
+		head, _, _ := bytes.Cut(buf[:n], []byte(";"))
+		fields := strings.Split(string(head), ",")
+		if len(fields) < 3 {
+			t.Fatalf("malformed record %q", buf[:n])
+		}
+		if newest, err = strconv.ParseUint(fields[1], 10, 64); err != nil {
+			t.Fatalf("record %q: %v", buf[:n], err)
+		}
+		if first {
+			oldest, first = newest, false
+		}
 	}
 }

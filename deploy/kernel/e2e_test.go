@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -281,4 +282,109 @@ func TestPatched61UnderAKernelLogFlood(t *testing.T) {
 	records := m.Value("syscheck_kmsg_records_total", nil)
 	t.Logf("under the flood: %v success, %v kmsg_missing, %v records read, %v lost, %v spoofed, %v reopens",
 		probes(m, "success"), missing, records, lost, m.Value("syscheck_kmsg_spoofed_total", nil), m.Value("syscheck_kmsg_reopens_total", nil))
+}
+
+// kmsgfloodBinary builds the guests' kmsgflood (./kmsgflood) on first use.
+func kmsgfloodBinary(t *testing.T) string {
+	path := syscheckdDir + "/kmsgflood"
+	if _, err := os.Stat(path); err != nil {
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", path, "./kmsgflood")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./kmsgflood: %v\n%s", err, out)
+		}
+	}
+	return path
+}
+
+// burstScript runs kmsgflood against the guest's daemon: rounds of a
+// burst that overruns the daemon's reader, then a probe. The schedule only
+// probes at start: a scheduled probe caught by a burst would lose its
+// record for good. The daemon's log goes to a file, so that the console
+// holds kmsgflood's report line whole; the daemon then keeps serving.
+const burstScript = `#!/bin/sh
+/bin/syscheckd --web.listen-address=:9335 --probe.interval=1h --probe.timeout=5s --log.level=info 2>/tmp/syscheckd.log &
+echo "E2E-DAEMON: start"
+/bin/kmsgflood -rounds=@ROUNDS@ -user=9000 -kernel=300
+echo "E2E-FLOOD: end rc=$?"
+grep -v 'level=INFO' /tmp/syscheckd.log
+wait
+`
+
+// floodReport is kmsgflood's report; see deploy/kernel/kmsgflood.
+type floodReport struct {
+	Held     int    `json:"held"`
+	StartSeq uint64 `json:"start_seq"`
+	Rounds   []struct {
+		User, Kernel        int
+		Result              string
+		Lost, Reopens, Read float64
+		EndSeq              uint64 `json:"end_seq"`
+		Exact               bool
+		ExactAfter          string `json:"exact_after"`
+		Span, Counted       uint64
+		Stray               bool
+	} `json:"rounds"`
+	Records, Lost, Reopens, Spoofed float64
+	KernelHeld                      int `json:"kernel_held"`
+	Error                           string
+}
+
+var floodReportLine = regexp.MustCompile(`(?m)^KMSGFLOOD-REPORT: (\{.*\})$`)
+
+// TestPatched61ProbesSucceedThroughKernelLogFloods floods the patched
+// guest's kernel log from userspace (records written to /dev/kmsg, forged
+// copies of the probe's line among them) and from the kernel (drop_caches
+// printk's), in bursts that overrun syscheckd's reader, and probes the real
+// getProcessInfo right after each burst, while the reader is recovering.
+// The reader resumes at the oldest record the kernel holds, so every probe
+// finds its record (success, not kmsg_missing), and, with nothing written
+// after the probe, records read plus records counted lost reach the newest
+// sequence number exactly.
+func TestPatched61ProbesSucceedThroughKernelLogFloods(t *testing.T) {
+	const rounds = 5
+	g := guest{testbed.Boot(t, patched(t, "6.1"), testbed.Options{
+		Run:   strings.ReplaceAll(burstScript, "@ROUNDS@", fmt.Sprint(rounds)),
+		Files: []string{syscheckdBinary(t), kmsgfloodBinary(t)},
+	})}
+	line := g.WaitConsole(t, floodReportLine, 5*time.Minute)[1]
+	var rep floodReport
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		t.Fatalf("kmsgflood report %q: %v", line, err)
+	}
+	if rep.Error != "" {
+		t.Fatalf("kmsgflood: %s", rep.Error)
+	}
+	if len(rep.Rounds) != rounds {
+		t.Fatalf("%d rounds reported, want %d", len(rep.Rounds), rounds)
+	}
+	for i, r := range rep.Rounds {
+		t.Logf("round %d: %d records from userspace and %d from the kernel; %v read, %v lost, %v reopens; probe %s; %d of %d sequence numbers counted %s after it",
+			i+1, r.User, r.Kernel, r.Read, r.Lost, r.Reopens, r.Result, r.Counted, r.Span, r.ExactAfter)
+		if r.Result != "success" {
+			t.Errorf("round %d: the probe after the burst ended in %s, want success", i+1, r.Result)
+		}
+		if r.Reopens < 1 || r.Lost <= 0 {
+			t.Errorf("round %d: %v reopens and %v records counted lost: the burst overruns the reader, and its loss must be counted", i+1, r.Reopens, r.Lost)
+		}
+		if r.Stray {
+			t.Logf("round %d: a record nobody wrote on purpose arrived after the probe's", i+1)
+		}
+		if !r.Exact {
+			t.Errorf("round %d: %s after the probe, with no record written since, %d records read or counted lost, want %d (sequence %d..%d)",
+				i+1, r.ExactAfter, r.Counted, r.Span, rep.StartSeq, r.EndSeq)
+		}
+	}
+	t.Logf("in all: ring of %d records; %v read, %v lost, %v reopens, %v forgeries seen; %d drop_caches records held at the end",
+		rep.Held, rep.Records, rep.Lost, rep.Reopens, rep.Spoofed, rep.KernelHeld)
+	if rep.KernelHeld == 0 {
+		t.Error("no drop_caches record with facility 0 in the log: the kernel-side flood did not reach it")
+	}
+	if rep.Spoofed <= 0 {
+		t.Error("syscheck_kmsg_spoofed_total did not rise: the forged lines were not seen")
+	}
+
+	// The schedule's own probe, at start, is the only one it counts.
+	m := g.waitForProbes(t, "success", 1)
+	onlyResult(t, m, "success")
 }
