@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/history"
-	"golang.org/x/time/rate"
 )
 
 // OnDemandEvery is the shortest time between two on-demand runs of one
