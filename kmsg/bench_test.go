@@ -1,8 +1,6 @@
 package kmsg
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-
 	"bytes"
 	"errors"
 	"log/slog"
@@ -13,6 +11,8 @@ import (
 	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+
+	"github.com/syscheckd/syscheckd/probe/monotonic"
 )
 
 // The kmsg benchmarks report records/s: what syscheckd does with each

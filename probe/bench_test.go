@@ -1,8 +1,6 @@
 package probe
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-
 	"bytes"
 	"log/slog"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscheckd/syscheckd/kmsg"
+	"github.com/syscheckd/syscheckd/probe/monotonic"
 )
 
 // The benchmarks come in pairs, a baseline and what syscheckd adds to it,

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-	"github.com/syscheckd/syscheckd/probe/schedule"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +12,8 @@ import (
 
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/monotonic"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // systemd tells the service manager about start-up, each probe and

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/probetest"
-	"golang.org/x/time/rate"
 )
 
 func TestProbeNowIsLimitedAndEndsWithTheSet(t *testing.T) {
