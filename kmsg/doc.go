@@ -19,9 +19,13 @@
 // therefore end its message with "\n", as the getProcessInfo patches do.
 //
 // Sequence numbers are contiguous, so a gap between two records read is a
-// count of records the reader never saw. The kernel returns EPIPE when the
-// ring buffer overwrote records this reader had not read yet;
+// count of records the reader never saw. When the ring buffer overwrote
+// records the reader had not read yet, the kernel fails the read with EPIPE
+// and moves the position to the oldest record it still holds;
 // go-kmsg-parser v2.1.0 does not recognise the wrapped error and closes its
-// channel instead, so the Reader reopens, seeks to the end and counts the
-// gap as lost records.
+// channel instead. The Reader then reopens at once where a fresh open
+// starts, at that oldest record: it skips the records it already read by
+// sequence number, counts the gap before the first new one as lost at
+// once, and passes the rest on, a probe's record written meanwhile among
+// them. Only the first open seeks to the end: older records are not ours.
 package kmsg

@@ -1,8 +1,6 @@
 package kmsg
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
+
+	"github.com/syscheckd/syscheckd/probe/monotonic"
 )
 
 // Opener opens the kernel log. kmsgparser.NewParser opens /dev/kmsg; tests
@@ -188,10 +188,9 @@ const healthyFor = 10 * time.Second
 
 // consume forwards records until the parser's channel closes or ctx is
 // done. It reports whether the parser counts as healthy: it ran long
-// enough, or it delivered records. An overrun ends a parser that worked;
-// backing off after each one would leave the reader closed for up to
-// Backoff.Max after a burst of kernel messages, and every probe meanwhile
-// would miss its record.
+// enough, or it passed records on. Backing off after each parser that
+// worked would leave the reader closed for up to Backoff.Max, and every
+// probe meanwhile would miss its record.
 func (r *Reader) consume(ctx context.Context, p kmsgparser.Parser, sink Sink) bool {
 	started := time.Now()
 	delivered := false

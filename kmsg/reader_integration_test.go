@@ -3,19 +3,24 @@
 package kmsg
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/syscheckd/syscheckd/probe/monotonic"
 )
 
 // chanSink hands records to the test.
@@ -96,4 +101,222 @@ func waitForNoFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
+}
+
+// gateSink counts what a Reader passes on and remembers the sequence number
+// of each text. While the test holds hold, Observe blocks: the reader
+// stalls as a starved process would, and the kernel overwrites its
+// position.
+type gateSink struct {
+	hold sync.RWMutex
+
+	mu            sync.Mutex
+	records, lost uint64
+	seqs          map[string]uint64
+}
+
+func (s *gateSink) Observe(r Record) {
+	s.hold.RLock()
+	defer s.hold.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records++
+	s.seqs[r.Text] = r.Seq
+}
+
+func (s *gateSink) Lost(n uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost += n
+}
+
+// seen returns the sequence number of the record with text, and the
+// records and losses counted so far.
+func (s *gateSink) seen(text string) (seq uint64, ok bool, records, lost uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq, ok = s.seqs[text]
+	return seq, ok, s.records, s.lost
+}
+
+// TestReaderResumesAfterAnOverrunOnTheRealKernelLog stalls a Reader of this
+// machine's /dev/kmsg while twice the ring buffer's worth of records is
+// written, then a record in the window before the reader reopens. Once let
+// go, the reader resumes at the oldest record the kernel holds: it passes
+// on the record written in the window, and, with nothing written since,
+// the records it read plus those it counted lost span every sequence
+// number exactly.
+func TestReaderResumesAfterAnOverrunOnTheRealKernelLog(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test reads and writes /dev/kmsg: run it as root (CI does)")
+	}
+	floodLock(t)
+	devkmsgUnlimited(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	reader := NewReader(kmsgparser.NewParser, m, slog.New(slog.DiscardHandler), DefaultBackoff)
+	ctx, cancel := context.WithCancel(t.Context())
+	sink := &gateSink{seqs: map[string]uint64{}}
+	done := make(chan struct{})
+	go func() {
+		reader.Run(ctx, sink)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for deadline := time.Now().Add(5 * time.Second); !reader.Up(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("reader not up after 5s")
+		}
+	}
+
+	id := time.Now().UnixNano()
+	start, window := fmt.Sprintf("syscheckd resume test %d start", id), fmt.Sprintf("syscheckd resume test %d window", id)
+	writeKmsg(t, start)
+	var startSeq uint64
+	waitUntil(t, 5*time.Second, "the start record read", func() bool {
+		var ok bool
+		startSeq, ok, _, _ = sink.seen(start)
+		return ok
+	})
+	_, _, records0, lost0 := sink.seen(start)
+
+	sink.hold.Lock()
+	oldest, newest := ringSpan(t)
+	held := int(newest - oldest + 1)
+	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Twice what the ring held, and past the reader's position for sure
+	// (it may have read a few records ahead of the start record).
+	flooded := 0
+	for ; flooded < 2*held || oldest <= startSeq+16; flooded++ {
+		if _, err := fmt.Fprintf(f, "<15>syscheckd resume test %d flood %d\n", id, flooded); err != nil {
+			t.Fatal(err)
+		}
+		if flooded%1024 == 1023 {
+			oldest, _ = ringSpan(t)
+		}
+	}
+	f.Close()
+	writeKmsg(t, window)
+	sink.hold.Unlock()
+
+	_, end := ringSpan(t)
+	var (
+		windowSeq, records, lost uint64
+		found                    bool
+	)
+	started := time.Now()
+	for time.Since(started) < 5*time.Second {
+		windowSeq, found, records, lost = sink.seen(window)
+		if found && records-records0+lost-lost0 == end-startSeq {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, now := ringSpan(t); now != end {
+		t.Fatalf("record %d arrived after the test's last, %d: this test needs a quiet kernel log", now, end)
+	}
+	read, counted := records-records0, lost-lost0
+	t.Logf("ring of %d records, %d written while the reader stalled; sequence %d..%d: %d read, %d lost, %.0f reopens, after %s",
+		held, flooded+1, startSeq, end, read, counted, testutil.ToFloat64(m.Reopens), time.Since(started).Round(time.Millisecond))
+	if !found {
+		t.Errorf("the record written before the reader reopened (%d), still held by the kernel, was not passed on", end)
+	} else if windowSeq != end {
+		t.Errorf("the window's record came with sequence number %d, want %d", windowSeq, end)
+	}
+	if read+counted != end-startSeq {
+		t.Errorf("%s after the reader was let go, with nothing written since: %d read + %d lost = %d, want %d (sequence %d..%d)",
+			time.Since(started).Round(time.Millisecond), read, counted, read+counted, end-startSeq, startSeq, end)
+	}
+	if counted == 0 || testutil.ToFloat64(m.Reopens) == 0 {
+		t.Errorf("%d records counted lost and %v reopens, want both above 0: the reader was overrun", counted, testutil.ToFloat64(m.Reopens))
+	}
+}
+
+func writeKmsg(t *testing.T, text string) {
+	t.Helper()
+	if err := os.WriteFile("/dev/kmsg", []byte("<15>"+text+"\n"), 0); err != nil {
+		t.Fatalf("write /dev/kmsg: %v", err)
+	}
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, timeout)
+		}
+	}
+}
+
+// floodLock takes the lock that cmd/syscheckd's flood test takes too,
+// exclusively: this test overruns every reader of /dev/kmsg.
+func floodLock(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "syscheckd-devkmsg-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+}
+
+// devkmsgUnlimited lifts the rate limit on writes to /dev/kmsg until the
+// test ends.
+func devkmsgUnlimited(t *testing.T) {
+	t.Helper()
+	const path = "/proc/sys/kernel/printk_devkmsg"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("on\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(path, old, 0); err != nil {
+			t.Errorf("restore %s: %v", path, err)
+		}
+	})
+}
+
+// ringSpan returns the sequence numbers of the oldest and the newest record
+// in the kernel log, read without writing one.
+func ringSpan(t *testing.T) (oldest, newest uint64) {
+	t.Helper()
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 8192)
+	for first := true; ; {
+		n, err := syscall.Read(fd, buf)
+		switch {
+		case errors.Is(err, syscall.EAGAIN):
+			return oldest, newest
+		case errors.Is(err, syscall.EPIPE):
+			first = true // overwritten while read: the kernel moved on to the oldest
+			continue
+		case err != nil:
+			t.Fatalf("read /dev/kmsg: %v", err)
+		}
+		head, _, _ := strings.Cut(string(buf[:n]), ";")
+		fields := strings.Split(head, ",")
+		if len(fields) < 3 {
+			t.Fatalf("malformed record %q", buf[:n])
+		}
+		if newest, err = strconv.ParseUint(fields[1], 10, 64); err != nil {
+			t.Fatalf("record %q: %v", buf[:n], err)
+		}
+		if first {
+			oldest, first = newest, false
+		}
+	}
 }

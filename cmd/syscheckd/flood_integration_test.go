@@ -162,10 +162,11 @@ func flood(n int, d time.Duration) (int, error) {
 }
 
 // TestDaemonSurvivesAKernelLogFlood writes 200,000 records to /dev/kmsg as
-// fast as possible while the daemon probes. The flood overruns the
-// daemon's reader many times. Afterwards the reader is up again, the
-// records it read plus those it counted lost span exactly the sequence
-// numbers written meanwhile, the daemon kept probing and serving
+// fast as possible while the daemon probes, and ends the flood with a sure
+// overrun. The flood overruns the daemon's reader many times. Once it
+// stops, and before anything else is written, the records the reader read
+// plus those it counted lost span exactly the sequence numbers written
+// meanwhile; the reader is up again, the daemon kept probing and serving
 // throughout, and its memory stayed bounded. Not parallel: the flood would
 // overrun the other tests' readers.
 func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {

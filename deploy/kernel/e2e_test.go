@@ -305,7 +305,7 @@ func kmsgfloodBinary(t *testing.T) string {
 const burstScript = `#!/bin/sh
 /bin/syscheckd --web.listen-address=:9335 --probe.interval=1h --probe.timeout=5s --log.level=info 2>/tmp/syscheckd.log &
 echo "E2E-DAEMON: start"
-/bin/kmsgflood -rounds=@ROUNDS@ -user=9000 -kernel=300
+/bin/kmsgflood -rounds=@ROUNDS@
 echo "E2E-FLOOD: end rc=$?"
 grep -v 'level=INFO' /tmp/syscheckd.log
 wait
