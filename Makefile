@@ -88,7 +88,8 @@ integration:
 # testdata/fuzz/TARGET and run with every go test. FUZZTIME (e.g. 5m)
 # overrides every count.
 FUZZ_TARGETS := ./kmsg:FuzzRecord:300000x ./kmsg:FuzzPattern:300000x ./kmsg:FuzzReaderSequence:300000x \
-                ./cmd/syscheckd:FuzzParseFlags:180000x ./cmd/syscheckd/internal/config:FuzzParse:100000x
+                ./cmd/syscheckd:FuzzParseFlags:180000x ./probe/kernel:FuzzBuildIDFromNotes:350000x ./cmd/syscheckd/internal/config:FuzzParse:100000x \
+                ./cmd/syscheckd/internal/config:FuzzParseManifest:120000x
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$(if $(FUZZTIME),$(FUZZTIME),$${rest#*:}); \

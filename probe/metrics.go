@@ -97,17 +97,6 @@ func (m *Metrics) Observe(r Result) {
 	}
 }
 
-// NewKernelInfo returns syscheck_kernel_info for k, so alerts can name the kernel.
-func NewKernelInfo(k Kernel) prometheus.Collector {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "syscheck_kernel_info",
-		Help:        "The running kernel, from uname(2); always 1.",
-		ConstLabels: prometheus.Labels{"release": k.Release, "version": k.Version, "machine": k.Machine},
-	})
-	g.Set(1)
-	return g
-}
-
 func boolFloat(b bool) float64 {
 	if b {
 		return 1

@@ -137,25 +137,11 @@ syscheck_syscall_available{probe="p"} ` + want + "\n"
 	}
 }
 
-func TestKernelInfo(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewKernelInfo(Kernel{Release: "6.1.0-35-amd64", Version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.137-1", Machine: "x86_64"}))
-	want := `
-# HELP syscheck_kernel_info The running kernel, from uname(2); always 1.
-# TYPE syscheck_kernel_info gauge
-syscheck_kernel_info{machine="x86_64",release="6.1.0-35-amd64",version="#1 SMP PREEMPT_DYNAMIC Debian 6.1.137-1"} 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	m.Init("getProcessInfo")
 	m.Observe(Result{Probe: "getProcessInfo", Class: Success, Start: time.Unix(1, 0), Returned: true, Record: &kmsg.Record{}})
-	reg.MustRegister(NewKernelInfo(Kernel{Release: "r", Version: "v", Machine: "m"}))
 	kmsg.NewMetrics(reg)
 	problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
 	if err != nil {

@@ -10,22 +10,25 @@ import (
 // Report is `syscheckd --probe.once`'s outcome: the original recipe's test
 // program (call, print the return, grep the kernel log), with a verdict.
 type Report struct {
-	Kernel       string  `json:"kernel_release"`
-	Syscall      int     `json:"syscall"`
-	Symbol       string  `json:"symbol"`
-	Check        string  `json:"check"`
-	Called       bool    `json:"called"`
-	Returned     bool    `json:"returned"`
-	Return       *int64  `json:"return,omitempty"`
-	Errno        string  `json:"errno,omitempty"`
-	Signal       string  `json:"signal,omitempty"`
-	LatencySecs  float64 `json:"latency_seconds,omitempty"`
-	KmsgLine     string  `json:"kmsg_line,omitempty"`
-	KmsgSeq      uint64  `json:"kmsg_seq,omitempty"`
-	KmsgDelaySec float64 `json:"kmsg_delay_seconds,omitempty"`
-	KmsgUp       bool    `json:"kmsg_up"`
-	Result       Class   `json:"result"`
-	Reason       string  `json:"reason"`
+	Kernel  string `json:"kernel_release"`
+	BuildID string `json:"kernel_build_id"`
+	// KernelVerdict says whether the build is in the manifest.
+	KernelVerdict string  `json:"kernel_verdict"`
+	Syscall       int     `json:"syscall"`
+	Symbol        string  `json:"symbol"`
+	Check         string  `json:"check"`
+	Called        bool    `json:"called"`
+	Returned      bool    `json:"returned"`
+	Return        *int64  `json:"return,omitempty"`
+	Errno         string  `json:"errno,omitempty"`
+	Signal        string  `json:"signal,omitempty"`
+	LatencySecs   float64 `json:"latency_seconds,omitempty"`
+	KmsgLine      string  `json:"kmsg_line,omitempty"`
+	KmsgSeq       uint64  `json:"kmsg_seq,omitempty"`
+	KmsgDelaySec  float64 `json:"kmsg_delay_seconds,omitempty"`
+	KmsgUp        bool    `json:"kmsg_up"`
+	Result        Class   `json:"result"`
+	Reason        string  `json:"reason"`
 }
 
 // NewReport describes r, from a probe of cfg after decision d, on kernel k.
@@ -70,6 +73,7 @@ func (rep Report) WriteJSON(w io.Writer) error {
 func (rep Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "kernel:\t%s\n", rep.Kernel)
+	fmt.Fprintf(tw, "build-id:\t%s (%s)\n", or(rep.BuildID, "unknown"), rep.KernelVerdict)
 	symbol := rep.Symbol
 	if symbol == "" {
 		symbol = "symbol check off"
@@ -114,4 +118,11 @@ func seconds(s float64) string {
 		return fmt.Sprintf("%.2fms", s*1e3)
 	}
 	return fmt.Sprintf("%.3fs", s)
+}
+
+func or(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
 }

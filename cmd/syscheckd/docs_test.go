@@ -12,9 +12,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/deploy/testbed"
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/kernel"
 )
 
 // Each list has one home in the docs; these tests hold it to the code.
@@ -32,7 +34,10 @@ func sorted(names []string) []string {
 
 func TestReadmeListsEveryMetric(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
-	reg, host := newRegistry(logger)
+	// With a manifest, so that syscheck_kernel_expected is there.
+	kc := &kernelCheck{id: kernel.Identity{BuildID: "24a3598fd700114d0a1b1a4871badcee75d0acac"},
+		manifest: &config.Manifest{Entries: []config.ManifestEntry{{Name: "a", BuildID: "24a3598fd700114d0a1b1a4871badcee75d0acac"}}}}
+	reg, host := newRegistry(kc, logger)
 	newReloader("", "x86_64", nil, newSystemd(logger), reg, logger)
 	// Every family appears once a probe has succeeded with its record.
 	success := probe.Result{Probe: "p", Class: probe.Success, Called: true, Returned: true, Start: time.Now(), Record: &kmsg.Record{}}

@@ -29,6 +29,12 @@ type options struct {
 	log         *promslog.Config
 	once        bool
 	output      string
+	// manifest is --kernel.manifest; the others serve --kernel.print-entry.
+	manifest   string
+	printEntry bool
+	vmlinux    string
+	entryName  string
+	release    string
 	// lifecycle turns on POST /-/reload, as Prometheus's
 	// --web.enable-lifecycle does: anyone who can connect could otherwise
 	// make the daemon reread its file at will.
@@ -80,6 +86,11 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	cl.pattern = app.Flag("probe.kmsg-pattern", "Regular expression (Go syntax) the first line of the call's kernel log record must match.").Default("^getProcessInfo - hey there$").IsSetByUser(set("probe.kmsg-pattern")).String()
 	typedFlag(app, "probe.interval", "Time between probes.", "30s", &cfg.Interval, time.ParseDuration).IsSetByUser(set("probe.interval"))
 	typedFlag(app, "probe.timeout", "Time a probe may take: the call and the wait for its kernel record. Must be shorter than the interval.", "5s", &cfg.Timeout, time.ParseDuration).IsSetByUser(set("probe.timeout"))
+	app.Flag("kernel.manifest", "YAML file of the kernel builds this host may run (kernel CI writes it; see --kernel.print-entry). Reloaded with --config.file.").PlaceHolder("FILE").StringVar(&opts.manifest)
+	app.Flag("kernel.print-entry", "Print the manifest entry of --kernel.vmlinux, or of the running kernel, and exit.").BoolVar(&opts.printEntry)
+	app.Flag("kernel.vmlinux", "vmlinux ELF file whose build-id --kernel.print-entry prints.").PlaceHolder("FILE").StringVar(&opts.vmlinux)
+	app.Flag("kernel.entry-name", "Name of the entry --kernel.print-entry prints (default: the release).").StringVar(&opts.entryName)
+	app.Flag("kernel.release", "Release (uname -r) of the entry --kernel.print-entry prints.").StringVar(&opts.release)
 	app.Flag("probe.once", "Run one probe, print a report and exit: 0 on success, 1 on failure.").BoolVar(&opts.once)
 	app.Flag("output", "Report format for --probe.once.").Default("text").EnumVar(&opts.output, "text", "json")
 	return cl
@@ -110,7 +121,10 @@ func (cl *commandLine) parse(args []string) (options, error) {
 	if err := cfg.Validate(); err != nil {
 		return options{}, fmt.Errorf("probe: %w", err)
 	}
-	if !opts.once && !opts.configCheck {
+	if !opts.printEntry && (opts.vmlinux != "" || opts.entryName != "" || opts.release != "") {
+		return options{}, errors.New("--kernel.vmlinux, --kernel.entry-name and --kernel.release: only with --kernel.print-entry")
+	}
+	if !opts.once && !opts.configCheck && !opts.printEntry {
 		if err := checkWebFlags(opts.web); err != nil {
 			return options{}, err
 		}

@@ -29,6 +29,7 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 		{[]string{"--log.level=loud"}, `unrecognized log level loud`},
 		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file: open /nonexistent/web.yml: no such file or directory"},
 		{[]string{"--config.check"}, "--config.check: needs --config.file"},
+		{[]string{"--kernel.vmlinux=vmlinux"}, "--kernel.vmlinux, --kernel.entry-name and --kernel.release: only with --kernel.print-entry"},
 		{[]string{"--probe.interval=2562047h47m16s"}, "probe: interval 2562047h47m16s is outside 10ms..24h0m0s"},
 		{[]string{"--probe.interval=2ms", "--probe.timeout=1ns"}, "probe: interval 2ms is outside 10ms..24h0m0s"},
 		{[]string{"--probe.timeout=1ns"}, "probe: timeout 1ns is shorter than 5ms"},

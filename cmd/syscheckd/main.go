@@ -47,12 +47,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
+	if opts.printEntry {
+		if err := printEntry(opts, stdout); err != nil {
+			fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
+			return exitFail
+		}
+		return exitOK
+	}
 	if opts.configCheck {
 		return checkConfig(opts.configFile, stdout, stderr)
 	}
 	logger := promslog.New(opts.log)
+	kernel, err := newKernelCheck(opts.manifest, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
+		return exitUsage
+	}
 	if opts.once {
-		return runOnce(opts, logger, stdout)
+		return runOnce(opts, kernel, logger, stdout)
 	}
 	// A bad file at start-up is a usage error, reported like a bad flag;
 	// on a reload it is logged and the running probes stay.
@@ -61,5 +73,5 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
-	return serve(opts, cfgs, logger)
+	return serve(opts, cfgs, kernel, logger)
 }

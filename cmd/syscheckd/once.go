@@ -17,7 +17,7 @@ import (
 
 // runOnce is `syscheckd --probe.once`: one probe with the same checks and
 // isolation as the daemon, reported on stdout.
-func runOnce(opts options, logger *slog.Logger, stdout io.Writer) int {
+func runOnce(opts options, kernel *kernelCheck, logger *slog.Logger, stdout io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	host := schedule.NewHost(prometheus.NewRegistry(), logger)
@@ -37,6 +37,7 @@ func runOnce(opts options, logger *slog.Logger, stdout io.Writer) int {
 	wg.Wait()
 
 	rep := probe.NewReport(host.Kernel, opts.probe, prober.Decision(), r, kmsgUp)
+	rep.BuildID, rep.KernelVerdict = kernel.id.BuildID, kernel.verdict()
 	var err error
 	if opts.output == "json" {
 		err = rep.WriteJSON(stdout)

@@ -22,13 +22,15 @@ import (
 )
 
 // errNoConfigFile answers a reload request when the probes come from flags.
-var errNoConfigFile = errors.New("syscheckd runs without --config.file: its probe comes from flags, so there is nothing to reload")
+var errNoConfigFile = errors.New("syscheckd runs without --config.file and --kernel.manifest: there is nothing to reload")
 
 // reloader reads --config.file again on SIGHUP or POST /-/reload and
 // applies it; a file with an error leaves the running probes as they are.
 type reloader struct {
 	path    string
 	machine string
+	// kernel's manifest is reloaded with the file; nil in tests.
+	kernel *kernelCheck
 	// load reads the file: config.Check, but for tests.
 	load   func(path, machine string) ([]probe.Config, []*config.Error, error)
 	probes *schedule.Set
@@ -64,14 +66,24 @@ func newReloader(path, machine string, probes *schedule.Set, sd *systemd, reg pr
 
 // reload loads the file and applies it, telling systemd and the log.
 func (rl *reloader) reload(trigger string) error {
-	if rl.path == "" {
+	manifest := rl.kernel != nil && rl.kernel.path != ""
+	if rl.path == "" && !manifest {
 		rl.logger.Info("nothing to reload", "trigger", trigger, "reason", errNoConfigFile)
 		return errNoConfigFile
 	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	rl.sd.reloading()
-	cfgs, err := rl.loadSafely()
+	var cfgs []probe.Config
+	var err error
+	if rl.path != "" {
+		cfgs, err = rl.loadSafely()
+	}
+	if err == nil && manifest {
+		// After the probes' file loaded: a bad manifest must leave both as
+		// they were.
+		err = rl.kernel.reload()
+	}
 	if err != nil {
 		rl.lastErr = err
 		rl.success.Set(0)
@@ -79,14 +91,17 @@ func (rl *reloader) reload(trigger string) error {
 		rl.sd.reloaded("reload failed, running the previous configuration: " + err.Error())
 		return err
 	}
-	ch := rl.probes.Apply(cfgs)
+	var ch schedule.Change
+	if rl.path != "" {
+		ch = rl.probes.Apply(cfgs)
+	}
 	rl.lastErr = nil
 	rl.success.Set(1)
 	rl.successTime.SetToCurrentTime()
-	rl.logger.Info("configuration reloaded", "trigger", trigger, "file", rl.path,
+	rl.logger.Info("configuration reloaded", "trigger", trigger, "file", rl.path, "manifest", manifest,
 		"added", strings.Join(ch.Added, ","), "removed", strings.Join(ch.Removed, ","),
 		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ","))
-	rl.sd.reloaded(fmt.Sprintf("configuration reloaded at %s: %d probes", time.Now().Format(time.TimeOnly), len(cfgs)))
+	rl.sd.reloaded(fmt.Sprintf("configuration reloaded at %s: %d probes", time.Now().Format(time.TimeOnly), len(rl.probes.List())))
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/page"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/kernel"
 	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
@@ -32,19 +33,20 @@ const workerExe = "/proc/self/exe"
 
 // newRegistry returns the registry /metrics serves, with every collector but
 // the reloader's, and the Host whose metrics it holds.
-func newRegistry(logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
+func newRegistry(kc *kernelCheck, logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("syscheck"),
+		kernel.NewCollector(kc.id, "/", kc.expected),
 	)
 	return reg, schedule.NewHost(reg, logger)
 }
 
-func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
+func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
-	reg, host := newRegistry(logger)
+	reg, host := newRegistry(kc, logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {
@@ -71,11 +73,12 @@ func serve(opts options, cfgs []probe.Config, logger *slog.Logger) int {
 	})
 	probes.Apply(cfgs)
 	rl := newReloader(opts.configFile, host.Kernel.Machine, probes, sd, reg, logger)
+	rl.kernel = kc
 	wg.Go(func() { rl.onSIGHUP(ctx) })
 	health := &health{probes: probes, reader: host.Reader}
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
-	home := &page.Handler{Probes: probes, Kernel: host.Kernel, ConfigFile: opts.configFile, ReloadError: rl.lastError}
+	home := &page.Handler{Probes: probes, Kernel: host.Kernel, BuildID: kc.id.BuildID, KernelVerdict: kc.verdict, ConfigFile: opts.configFile, ReloadError: rl.lastError}
 	server := newServer(routes(reg, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
 	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)

@@ -23,7 +23,8 @@ func TestRoutesServeTheHistoryPage(t *testing.T) {
 	set, _ := newTestSet(t)
 	set.Apply([]probe.Config{probetest.Config("a", 400, time.Hour), probetest.Config("b<script>", 401, time.Hour)})
 	rl := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	home := &page.Handler{Probes: set, Kernel: probe.Kernel{Release: "6.18", Machine: "x86_64"}, ReloadError: rl.lastError}
+	home := &page.Handler{Probes: set, Kernel: probe.Kernel{Release: "6.18", Machine: "x86_64"}, BuildID: "24a3598f",
+		KernelVerdict: func() string { return "not in the manifest" }, ReloadError: rl.lastError}
 	mux := routes(prometheus.NewRegistry(), home, &health{probes: set, reader: nil}, newSystemd(slog.New(slog.DiscardHandler)), rl, set)
 	waitForHistory(t, set, "a")
 	waitForHistory(t, set, "b<script>")
@@ -37,7 +38,7 @@ func TestRoutesServeTheHistoryPage(t *testing.T) {
 		`<a href="/metrics">`, `<a href="/-/healthy">`, `<a href="/-/ready">`, `<a href="/probe?name=a&amp;debug=true">`,
 		`<section class="probe" id="probe-a">`, `<svg class="chart"`, `<circle class="fail"`,
 		`<td class="result">absent</td>`, "the kernel has no system call with this number (ENOSYS)",
-		"b&lt;script&gt;",
+		"b&lt;script&gt;", "build-id <code>24a3598f</code>: not in the manifest",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

@@ -43,7 +43,6 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger) *Host {
 	if err != nil {
 		logger.Error("cannot identify the kernel", "err", err)
 	}
-	reg.MustRegister(probe.NewKernelInfo(kernel))
 	km := kmsg.NewMetrics(reg)
 	return &Host{
 		Kernel:      kernel,

@@ -30,6 +30,10 @@ const chartWidth, chartHeight = 720, 160
 type Handler struct {
 	Probes *schedule.Set
 	Kernel probe.Kernel
+	// BuildID is the running kernel's, and KernelVerdict whether the
+	// manifest expects it.
+	BuildID       string
+	KernelVerdict func() string
 	// ConfigFile is --config.file, empty when the probe comes from flags.
 	ConfigFile string
 	// ReloadError returns why the last reload failed, or nil.
@@ -39,6 +43,8 @@ type Handler struct {
 type pageData struct {
 	Version     string
 	Kernel      probe.Kernel
+	BuildID     string
+	Verdict     string
 	Now         string
 	ConfigFile  string
 	ReloadError string
@@ -79,6 +85,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data := pageData{
 		Version:    version.Version,
 		Kernel:     h.Kernel,
+		BuildID:    h.BuildID,
+		Verdict:    h.KernelVerdict(),
 		Now:        time.Now().Format(time.DateTime),
 		ConfigFile: h.ConfigFile,
 	}
