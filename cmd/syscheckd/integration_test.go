@@ -268,8 +268,16 @@ func TestDaemonDefaultFlagsReportConflictAndNeverCall335(t *testing.T) {
 	}
 	check := exec.Command("promtool", "check", "metrics")
 	check.Stdin = resp.Body
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Errorf("promtool check metrics (apt-get install prometheus): %v\n%s", err, out)
+	out, err := check.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Errorf("promtool check metrics (apt-get install prometheus): %v", err)
+	}
+	// The two kernel counts are gauges whose names issue 13 fixed, which
+	// the linter would have end in something else than _count.
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" && !strings.HasSuffix(line, `non-histogram and non-summary metrics should not have "_count" suffix`) {
+			t.Errorf("promtool check metrics: %s", line)
+		}
 	}
 	resp.Body.Close()
 	for _, path := range []string{"/", "/-/healthy", "/-/ready"} {

@@ -27,7 +27,11 @@ type kernelCheck struct {
 func newKernelCheck(path string, logger *slog.Logger) (*kernelCheck, error) {
 	id, problems := kernel.ReadIdentity("/")
 	for _, err := range problems {
-		logger.Info("kernel identity incomplete", "err", err)
+		// Most kernels lack one fact or another (lockdown, config.gz).
+		logger.Debug("kernel identity incomplete", "err", err)
+	}
+	if id.BuildID == "" {
+		logger.Warn("the kernel does not tell its build-id: it cannot be matched with a manifest", "err", errors.Join(problems...))
 	}
 	k := &kernelCheck{id: id, path: path}
 	if path == "" {

@@ -58,6 +58,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(opts.configFile, stdout, stderr)
 	}
 	logger := promslog.New(opts.log)
+	// A bad file at start-up is a usage error, reported like a bad flag;
+	// on a reload it is logged and the running probes stay.
+	cfgs, err := loadProbes(opts, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
+		return exitUsage
+	}
 	kernel, err := newKernelCheck(opts.manifest, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
@@ -65,13 +72,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.once {
 		return runOnce(opts, kernel, logger, stdout)
-	}
-	// A bad file at start-up is a usage error, reported like a bad flag;
-	// on a reload it is logged and the running probes stay.
-	cfgs, err := loadProbes(opts, logger)
-	if err != nil {
-		fmt.Fprintf(stderr, "syscheckd: error: %s\n", oneLine(err.Error()))
-		return exitUsage
 	}
 	return serve(opts, cfgs, kernel, logger)
 }

@@ -98,9 +98,13 @@ func (rl *reloader) reload(trigger string) error {
 	rl.lastErr = nil
 	rl.success.Set(1)
 	rl.successTime.SetToCurrentTime()
-	rl.logger.Info("configuration reloaded", "trigger", trigger, "file", rl.path, "manifest", manifest,
+	attrs := []any{"trigger", trigger, "file", rl.path,
 		"added", strings.Join(ch.Added, ","), "removed", strings.Join(ch.Removed, ","),
-		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ","))
+		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ",")}
+	if manifest {
+		attrs = append(attrs, "manifest", rl.kernel.path)
+	}
+	rl.logger.Info("configuration reloaded", attrs...)
 	rl.sd.reloaded(fmt.Sprintf("configuration reloaded at %s: %d probes", time.Now().Format(time.TimeOnly), len(rl.probes.List())))
 	return nil
 }
