@@ -148,8 +148,8 @@ type Expecter interface {
 // can write thousands within a probe's timeout.
 const TraceLimit = 200
 
-// Prober runs one configured probe. Probe must not be called concurrently;
-// Loop never does.
+// Prober runs one configured probe. Probe must not be called concurrently:
+// schedule.Running takes turns.
 type Prober struct {
 	cfg      Config
 	decision Decision
