@@ -35,6 +35,10 @@ var contract = []string{
 	"syscheck_kmsg_reopens_total",
 	"syscheck_build_info",
 	"syscheck_worker_starts_total",
+	"syscheck_kernel_expected",
+	"syscheck_kernel_tainted",
+	"syscheck_kernel_oops_count",
+	"syscheck_kernel_warn_count",
 }
 
 func TestCommittedFilesAreGenerated(t *testing.T) {
@@ -162,6 +166,8 @@ func TestPanels(t *testing.T) {
 		"table:Hosts", "heatmap:Syscall latency", "timeseries:Syscall latency quantiles",
 		"timeseries:kmsg delay quantiles", "timeseries:Probe results", "timeseries:Probe workers started",
 		"timeseries:/dev/kmsg readers", "timeseries:kmsg records read", "timeseries:kmsg anomalies",
+		"bargauge:Kernel builds across the fleet", "table:Hosts on unexpected builds",
+		"timeseries:Hosts with kernel problems", "table:Kernel health",
 	} {
 		if !slices.Contains(titles, want) {
 			t.Errorf("no panel %s; panels: %v", want, titles)

@@ -109,6 +109,51 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 			old:  "or on (instance, job)\n          (syscheck_syscall_available == 0)",
 			new:  "or on (instance, job)\n          (syscheck_syscall_available == 3)",
 		},
+		{
+			name: "a wrong kernel build waits before paging",
+			old:  "for: 0s\n        keep_firing_for: 2m",
+			new:  "for: 30s\n        keep_firing_for: 2m",
+		},
+		{
+			name: "a daemon restart resolves a wrong build's alert (and pages again)",
+			old:  "        keep_firing_for: 2m\n",
+			new:  "",
+		},
+		{
+			name: "unexpected build without its build-id",
+			old:  "group_left (build_id, release) syscheck_kernel_info",
+			new:  "group_left (release) syscheck_kernel_info",
+		},
+		{
+			name: "no info series drops the unexpected build",
+			old:  "or on (instance, job)\n          (syscheck_kernel_expected == 0)",
+			new:  "or on (instance, job)\n          (syscheck_kernel_expected == 2)",
+		},
+		{
+			name: "hosts off the manifest counted as a manifest build",
+			old:  "count by (job, name) (syscheck_kernel_expected == 1)",
+			new:  "count by (job, name) (syscheck_kernel_expected)",
+		},
+		{
+			name: "manifest builds listed without a cap",
+			old:  "topk(5, job_name:syscheck_kernel_expected:count",
+			new:  "topk(50, job_name:syscheck_kernel_expected:count",
+		},
+		{
+			name: "an oops before the first scrape of a new boot is missed",
+			old:  "increase(syscheck_kernel_oops_count[10m])",
+			new:  "delta(syscheck_kernel_oops_count[10m])",
+		},
+		{
+			name: "a reboot (counts back to 0) reports an oops",
+			old:  "increase(syscheck_kernel_oops_count[10m]) > 0",
+			new:  "changes(syscheck_kernel_oops_count[10m]) > 0",
+		},
+		{
+			name: "kernel warnings ignored",
+			old:  "or increase(syscheck_kernel_warn_count[10m]) > 0",
+			new:  "or increase(syscheck_kernel_warn_count[10m]) > 1",
+		},
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
