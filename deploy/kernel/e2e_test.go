@@ -3,7 +3,10 @@
 // Package kernel's end-to-end tests boot real kernels under QEMU with a
 // static syscheckd and the getprocessinfo kselftest in a busybox
 // initramfs, and check what syscheckd reports on each: the patched kernels
-// from build-kernel.sh and Debian's stock ones from fetch-stock-kernel.sh.
+// from build-kernel.sh (the build and its previous build) and Debian's
+// stock ones from fetch-stock-kernel.sh. Every guest of the matrix gets the
+// kernel manifest that kernel CI would ship: one entry, made on the host by
+// `syscheckd --kernel.print-entry` from the patched 6.1 build's vmlinux.
 // Run them with `make e2e` (go test -tags e2e); they need root, QEMU and the
 // kernel build dependencies, which the scripts install.
 package kernel
@@ -16,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -48,9 +52,10 @@ func syscheckdBinary(t *testing.T) string {
 	return path
 }
 
-// guestScript runs in the guest: the kselftest, one `syscheckd --probe.once`
-// and then the daemon, which the test scrapes through QEMU's port forward.
-// Markers delimit each part on the console.
+// guestScript runs in the guest: the kselftest, `syscheckd --probe.once`
+// (JSON for the checks, then text for the log) and then the daemon, which
+// the test scrapes through QEMU's port forward. Markers delimit each part
+// on the console.
 const guestScript = `#!/bin/sh
 echo "E2E-KSELFTEST: begin"
 /bin/getprocessinfo_test
@@ -60,29 +65,68 @@ echo "E2E-ONCE: begin"
 rc=$?
 tr -d '\n' < /tmp/once.json; echo
 echo "E2E-ONCE: end rc=$rc"
+echo "E2E-ONCE-TEXT: begin"
+/bin/syscheckd --probe.once --log.level=warn @FLAGS@
+echo "E2E-ONCE-TEXT: end rc=$?"
 echo "E2E-DAEMON: start"
 exec /bin/syscheckd --web.listen-address=:9335 --probe.interval=1s --probe.timeout=900ms @FLAGS@
 `
+
+// guestManifest is where the guests find the manifest.
+const guestManifest = "/etc/syscheckd/kernels.yml"
 
 // guest is a booted kernel running guestScript.
 type guest struct {
 	*testbed.Guest
 }
 
+// boot starts k with guestScript, the manifest in the initramfs and
+// --kernel.manifest on syscheckd's command line (before flags).
 func boot(t *testing.T, k testbed.Kernel, flags string) guest {
 	t.Helper()
+	manifest, _ := newBuildManifest(t)
 	return guest{testbed.Boot(t, k, testbed.Options{
-		Run:   strings.ReplaceAll(guestScript, "@FLAGS@", flags),
-		Files: []string{syscheckdBinary(t), k.Kselftest},
+		Run:   strings.ReplaceAll(guestScript, "@FLAGS@", "--kernel.manifest="+guestManifest+" "+flags),
+		Files: []string{syscheckdBinary(t), k.Kselftest, manifest + ":" + guestManifest},
 	})}
 }
 
 func patched(t *testing.T, series string) testbed.Kernel { return testbed.Patched(t, series) }
 func stock(t *testing.T, series string) testbed.Kernel   { return testbed.Stock(t, series) }
 
+// newBuildName is the manifest's name for the patched 6.1 build, set with
+// the manifest by newBuildManifest.
+var newBuildName string
+
+// newBuildManifest makes, on first use, the manifest that kernel CI would
+// ship for the patched 6.1 build, as CI makes it: syscheckd
+// --kernel.print-entry on the build's vmlinux, on the host. It returns the
+// file and the entry's name: syscheckd-<the build's cache directory>,
+// which names the inputs it was built from.
+func newBuildManifest(t *testing.T) (path, name string) {
+	t.Helper()
+	path = syscheckdDir + "/kernels.yml"
+	if _, err := os.Stat(path); err == nil {
+		return path, newBuildName
+	}
+	k := patched(t, "6.1")
+	name = "syscheckd-" + filepath.Base(filepath.Dir(k.Image))
+	entry := testbed.ManifestEntry(t, syscheckdBinary(t), name, k)
+	text := testbed.WriteManifest(t, path, entry)
+	newBuildName = name
+	t.Logf("manifest, from syscheckd --kernel.print-entry --kernel.vmlinux=%s --kernel.entry-name=%s --kernel.release=%s:\n%s",
+		k.Vmlinux, name, k.Release, text)
+	if id := testbed.ELFBuildID(t, k.Vmlinux); !strings.Contains(entry, "build_id: "+id+"\n") {
+		t.Errorf("--kernel.print-entry printed\n%swant build_id: %s (readelf -n %s)", entry, id, k.Vmlinux)
+	}
+	return path, name
+}
+
 // once is the part of the --probe.once JSON report the tests check.
 type once struct {
 	Kernel  string `json:"kernel_release"`
+	BuildID string `json:"kernel_build_id"`
+	Verdict string `json:"kernel_verdict"`
 	Syscall int    `json:"syscall"`
 	Called  bool   `json:"called"`
 	Return  *int64 `json:"return"`
@@ -95,6 +139,7 @@ type once struct {
 var (
 	kselftestEnd = regexp.MustCompile(`(?m)^E2E-KSELFTEST: end rc=(\d+)$`)
 	onceReport   = regexp.MustCompile(`(?m)^E2E-ONCE: begin\n(?:.*\n)*?(\{.*\})\nE2E-ONCE: end rc=(\d+)$`)
+	onceText     = regexp.MustCompile(`(?ms)^E2E-ONCE-TEXT: begin\n(.*?)^E2E-ONCE-TEXT: end rc=(\d+)$`)
 )
 
 func (g guest) kselftest(t *testing.T) (tap string, rc string) {
@@ -113,6 +158,75 @@ func (g guest) once(t *testing.T) (once, string) {
 		t.Fatalf("--probe.once report %q: %v", m[1], err)
 	}
 	return rep, m[2]
+}
+
+// onceText returns the text report of the guest's second --probe.once and
+// its exit status.
+func (g guest) onceText(t *testing.T) (string, string) {
+	t.Helper()
+	m := g.WaitConsole(t, onceText, 2*time.Minute)
+	return m[1], m[2]
+}
+
+// identity checks what syscheckd says about the kernel k it runs on, in
+// its --probe.once report rep and in the scrape m, against the manifest:
+// the build-id is the one readelf -n shows for the kernel's ELF file, and
+// syscheck_kernel_expected is 1 with the entry's name when want is that
+// name, 0 with an empty name when want is "". It logs both --probe.once
+// reports and the kernel's series as served.
+func (g guest) identity(t *testing.T, k testbed.Kernel, rep once, m metrics, want string) {
+	t.Helper()
+	id := testbed.BuildID(t, k)
+	if k.Vmlinux != "" {
+		// The vmlinux kept beside the bzImage is the one inside it.
+		if in := testbed.ImageBuildID(t, k.Image); in != id {
+			t.Errorf("%s holds build-id %s, its vmlinux %s", k.Image, in, id)
+		}
+	}
+	if rep.BuildID != id {
+		t.Errorf("--probe.once: kernel_build_id %q, want %s (readelf -n)", rep.BuildID, id)
+	}
+	if got, ok := m.BuildIDLabel(); !ok || got != id {
+		t.Errorf("syscheck_kernel_info{build_id=%q} (one series: %v), want build_id %s", got, ok, id)
+	}
+	if v := m.Value("syscheck_kernel_info", map[string]string{"release": k.Release, "build_id": id}); v != 1 {
+		t.Errorf("syscheck_kernel_info{release=%q,build_id=%q} = %v, want 1", k.Release, id, v)
+	}
+	if rep.Kernel != k.Release {
+		t.Errorf("--probe.once: kernel_release %q, want %q", rep.Kernel, k.Release)
+	}
+	wantVerdict, wantValue := "not in the manifest", 0.0
+	if want != "" {
+		wantVerdict, wantValue = "expected as "+want, 1
+	}
+	if rep.Verdict != wantVerdict {
+		t.Errorf("--probe.once: kernel_verdict %q, want %q", rep.Verdict, wantVerdict)
+	}
+	if n := len(m["syscheck_kernel_expected"].GetMetric()); n != 1 {
+		t.Errorf("%d syscheck_kernel_expected series, want 1", n)
+	}
+	if v := m.Value("syscheck_kernel_expected", map[string]string{"name": want}); v != wantValue {
+		t.Errorf("syscheck_kernel_expected{name=%q} = %v, want %v", want, v, wantValue)
+	}
+	// Debian's 6.1 has oops_count and warn_count as 6.2+ does; the guests
+	// have /proc/sys (PROC_SYSCTL).
+	for _, name := range []string{"syscheck_kernel_tainted", "syscheck_kernel_oops_count", "syscheck_kernel_warn_count"} {
+		if v := m.Value(name, nil); v < 0 {
+			t.Errorf("%s absent, want it on kernel %s", name, k.Release)
+		}
+	}
+	if v := m.Value("syscheck_kernel_oops_count", nil); v > 0 {
+		t.Errorf("syscheck_kernel_oops_count = %v: the guest's kernel oopsed", v)
+	}
+	text, rc := g.onceText(t)
+	excerpt, err := testbed.Excerpt(g.Addr, "syscheck_kernel_info", "syscheck_kernel_expected",
+		"syscheck_kernel_tainted", "syscheck_kernel_oops_count", "syscheck_kernel_warn_count",
+		"syscheck_syscall_available", "syscheck_probe_success")
+	if err != nil {
+		t.Errorf("scrape for the log: %v", err)
+	}
+	t.Logf("kernel %s, build-id %s (readelf -n)\n$ syscheckd --probe.once --kernel.manifest=%s (exit status %s)\n%s$ curl -s http://GUEST:9335/metrics | grep ...\n%s",
+		k.Release, id, guestManifest, rc, text, excerpt)
 }
 
 type metrics = testbed.Metrics
@@ -155,6 +269,7 @@ func onlyResult(t *testing.T, m metrics, result string) {
 	}
 }
 
+// TestPatched61Succeeds: the patched 6.1 build, the one in the manifest.
 func TestPatched61Succeeds(t *testing.T) {
 	g := boot(t, patched(t, "6.1"), "")
 	tap, rc := g.kselftest(t)
@@ -176,6 +291,12 @@ func TestPatched61Succeeds(t *testing.T) {
 	if v := m.Value("syscheck_kernel_info", map[string]string{"release": rep.Kernel}); v != 1 {
 		t.Errorf("syscheck_kernel_info{release=%q} = %v", rep.Kernel, v)
 	}
+	// The build the manifest was made from: expected, under its name.
+	_, name := newBuildManifest(t)
+	g.identity(t, patched(t, "6.1"), rep, m, name)
+	if v := m.Value("syscheck_kernel_tainted", nil); v != 0 {
+		t.Errorf("syscheck_kernel_tainted = %v on the patched build, want 0", v)
+	}
 
 	// An on-demand probe with its step-by-step trace.
 	resp, err := http.Get("http://" + g.Addr + "/probe?name=getProcessInfo&debug=true")
@@ -193,6 +314,36 @@ func TestPatched61Succeeds(t *testing.T) {
 	t.Logf("debug trace from the patched 6.1 kernel:\n%s", trace)
 }
 
+// TestPatched61PreviousBuildIsNotExpected: the previous build of the
+// patched 6.1 kernel, as on a host that did not reboot into the new one.
+// It has the system call and the same release (uname -r) as the build in
+// the manifest, so every probe succeeds; only its build-id differs, and
+// syscheck_kernel_expected is 0.
+func TestPatched61PreviousBuildIsNotExpected(t *testing.T) {
+	k := testbed.PatchedPrevious(t, "6.1")
+	g := boot(t, k, "")
+	if tap, rc := g.kselftest(t); rc != "0" || !strings.Contains(tap, "\nok 1 ") {
+		t.Errorf("kselftest: rc %s, want ok 1:\n%s", rc, tap)
+	}
+	rep, rc := g.once(t)
+	if rc != "0" || rep.Result != "success" || rep.Syscall != 335 || rep.Line != "getProcessInfo - hey there" {
+		t.Errorf("--probe.once: exit %s, report %+v; want success with the record", rc, rep)
+	}
+	m := g.waitForProbes(t, "success", 3)
+	onlyResult(t, m, "success")
+	if v := m.Value("syscheck_syscall_available", probeLabel); v != 1 {
+		t.Errorf("syscheck_syscall_available = %v, want 1", v)
+	}
+	g.identity(t, k, rep, m, "")
+	newBuild := patched(t, "6.1")
+	if k.Release != newBuild.Release {
+		t.Errorf("the previous build's release %q differs from the build's %q: the test would not show that the build-id decides", k.Release, newBuild.Release)
+	}
+	if prev, cur := testbed.BuildID(t, k), testbed.BuildID(t, newBuild); prev == cur {
+		t.Errorf("the previous build has the build's build-id %s", cur)
+	}
+}
+
 func TestPatched612SucceedsAtItsOwnNumber(t *testing.T) {
 	k := patched(t, "6.12")
 	flags := fmt.Sprintf("--probe.syscall=%d", k.Syscall)
@@ -200,19 +351,25 @@ func TestPatched612SucceedsAtItsOwnNumber(t *testing.T) {
 	if tap, rc := g.kselftest(t); rc != "0" || !strings.Contains(tap, "\nok 1 ") {
 		t.Errorf("kselftest: rc %s, want ok 1:\n%s", rc, tap)
 	}
-	if rep, rc := g.once(t); rc != "0" || rep.Result != "success" || rep.Syscall != 423 {
+	rep, rc := g.once(t)
+	if rc != "0" || rep.Result != "success" || rep.Syscall != 423 {
 		t.Errorf("--probe.once %s: exit %s, report %+v; want success at 423", flags, rc, rep)
 	}
-	onlyResult(t, g.waitForProbes(t, "success", 3), "success")
+	m := g.waitForProbes(t, "success", 3)
+	onlyResult(t, m, "success")
+	// The manifest lists only the 6.1 build.
+	g.identity(t, k, rep, m, "")
 }
 
 func TestStock61IsAbsent(t *testing.T) {
-	g := boot(t, stock(t, "6.1"), "")
+	k := stock(t, "6.1")
+	g := boot(t, k, "")
 	// 4 is KSFT_SKIP, the exit status of a kselftest that skipped.
 	if tap, rc := g.kselftest(t); rc != "4" || !strings.Contains(tap, "1..0 # SKIP") {
 		t.Errorf("kselftest: rc %s, want 4 and a skip:\n%s", rc, tap)
 	}
-	if rep, rc := g.once(t); rc != "1" || rep.Result != "absent" || rep.Called {
+	rep, rc := g.once(t)
+	if rc != "1" || rep.Result != "absent" || rep.Called {
 		t.Errorf("--probe.once: exit %s, report %+v; want absent, not called", rc, rep)
 	}
 	m := g.waitForProbes(t, "absent", 3)
@@ -220,15 +377,19 @@ func TestStock61IsAbsent(t *testing.T) {
 	if v := m.Value("syscheck_syscall_available", probeLabel); v != 0 {
 		t.Errorf("syscheck_syscall_available = %v, want 0", v)
 	}
+	g.identity(t, k, rep, m, "")
 }
 
 func TestStock612IsAConflict(t *testing.T) {
-	g := boot(t, stock(t, "6.12"), "")
-	if rep, rc := g.once(t); rc != "1" || rep.Result != "conflict" || rep.Called || !strings.Contains(rep.Reason, "uretprobe") {
+	k := stock(t, "6.12")
+	g := boot(t, k, "")
+	rep, rc := g.once(t)
+	if rc != "1" || rep.Result != "conflict" || rep.Called || !strings.Contains(rep.Reason, "uretprobe") {
 		t.Errorf("--probe.once: exit %s, report %+v; want conflict with uretprobe, not called", rc, rep)
 	}
 	m := g.waitForProbes(t, "conflict", 3)
 	onlyResult(t, m, "conflict")
+	g.identity(t, k, rep, m, "")
 }
 
 // Without the symbol check, syscheckd calls 335 on a kernel where it is
@@ -278,6 +439,10 @@ func TestPatched61UnderAKernelLogFlood(t *testing.T) {
 	}
 	if v := m.Value("syscheck_kmsg_spoofed_total", nil); v <= 0 {
 		t.Errorf("syscheck_kmsg_spoofed_total = %v: the forger's lines were not seen", v)
+	}
+	// No --kernel.manifest: no verdict, and no series to alert on.
+	if n := len(m["syscheck_kernel_expected"].GetMetric()); n != 0 {
+		t.Errorf("%d syscheck_kernel_expected series without a manifest, want none", n)
 	}
 	records := m.Value("syscheck_kmsg_records_total", nil)
 	t.Logf("under the flood: %v success, %v kmsg_missing, %v records read, %v lost, %v spoofed, %v reopens",

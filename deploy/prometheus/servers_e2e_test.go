@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // The Prometheus side of the fleet test: a real Prometheus and Alertmanager
@@ -124,29 +127,51 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// startAlertmanager runs Alertmanager with one route to webhookURL. Each
-// host's alert gets its own notification (group_by instance), sent within
-// a second or two instead of the production 30s/5m.
-func startAlertmanager(t *testing.T, webhookURL string) *server {
+// amRoute is the test's Alertmanager route: each host's alert its own
+// group (group_by alertname and instance), so that "one notification per
+// host" can be counted, sent after groupWait, or after kernelGroupWait for
+// SyscheckKernelUnexpected (its own route, as deploy/prometheus ships it).
+type amRoute struct {
+	groupWait, kernelGroupWait, groupInterval string
+}
+
+// startAlertmanager runs Alertmanager with one receiver, webhookURL, the
+// route r, and inhibit (YAML: the shipped inhibit_rules, see inhibitRules)
+// appended to its configuration.
+func startAlertmanager(t *testing.T, webhookURL string, r amRoute, inhibit string) *server {
 	t.Helper()
 	bin := tool(t, "ALERTMANAGER", "/usr/bin/prometheus-alertmanager", "prometheus-alertmanager")
 	dir := t.TempDir()
-	config := fmt.Sprintf(`route:
-  receiver: webhook
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: webhook
-    webhook_configs:
-      - url: %q
-        send_resolved: false
-`, webhookURL)
-	file := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
+	config := map[string]any{
+		"route": map[string]any{
+			"receiver":        "webhook",
+			"group_by":        []string{"alertname", "instance"},
+			"group_wait":      r.groupWait,
+			"group_interval":  r.groupInterval,
+			"repeat_interval": "1h",
+			"routes": []any{map[string]any{
+				"matchers":   []string{`alertname="SyscheckKernelUnexpected"`},
+				"group_wait": r.kernelGroupWait,
+			}},
+		},
+		"receivers": []any{map[string]any{
+			"name": "webhook",
+			"webhook_configs": []any{map[string]any{
+				"url":           webhookURL,
+				"send_resolved": false,
+			}},
+		}},
+	}
+	text, err := yaml.Marshal(config)
+	if err != nil {
 		t.Fatal(err)
 	}
+	text = append(text, inhibit...)
+	file := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("alertmanager.yml:\n%s", text)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	return start(t, "alertmanager", dir, addr, bin,
 		"--config.file="+file,
@@ -156,6 +181,38 @@ receivers:
 	)
 }
 
+// amAlert is an alert as Alertmanager's /api/v2/alerts shows it.
+type amAlert struct {
+	Labels map[string]string `json:"labels"`
+	Status struct {
+		State       string   `json:"state"` // active, suppressed or unprocessed
+		InhibitedBy []string `json:"inhibitedBy"`
+		SilencedBy  []string `json:"silencedBy"`
+	} `json:"status"`
+}
+
+// amAlerts returns every alert Alertmanager holds, suppressed ones included.
+func (s *server) amAlerts(ctx context.Context) ([]amAlert, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr+"/api/v2/alerts", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close() //nolint:errcheck // fully read or abandoned; nothing to report
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/v2/alerts: %s: %s", resp.Status, body)
+	}
+	var alerts []amAlert
+	return alerts, json.Unmarshal(body, &alerts)
+}
+
 // target is one scraped host.
 type target struct {
 	instance string // the instance label: the host's name
@@ -163,16 +220,17 @@ type target struct {
 }
 
 // startPrometheus runs Prometheus with the syscheckd rules, scraping
-// targets every 2s as job syscheckd and sending alerts to am.
-func startPrometheus(t *testing.T, rules string, am *server, targets []target) *server {
+// targets every interval as job syscheckd, evaluating rules every interval
+// (unless a rule group sets its own) and sending alerts to am.
+func startPrometheus(t *testing.T, rules string, am *server, targets []target, interval time.Duration) *server {
 	t.Helper()
 	bin := tool(t, "PROMETHEUS", "/usr/bin/prometheus", "prometheus")
 	dir := t.TempDir()
 	var b strings.Builder
 	fmt.Fprintf(&b, `global:
-  scrape_interval: 2s
-  scrape_timeout: 1500ms
-  evaluation_interval: 2s
+  scrape_interval: %s
+  scrape_timeout: %s
+  evaluation_interval: %s
 rule_files:
   - %q
 alerting:
@@ -182,7 +240,7 @@ alerting:
 scrape_configs:
   - job_name: syscheckd
     static_configs:
-`, rules, am.addr)
+`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules, am.addr)
 	for _, tg := range targets {
 		fmt.Fprintf(&b, "      - targets: [%q]\n        labels: {instance: %q}\n", tg.addr, tg.instance)
 	}
@@ -258,8 +316,9 @@ func (s *server) query(ctx context.Context, q string) ([]sample, error) {
 type alert struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
-	State       string            `json:"state"`  // Prometheus: pending or firing
-	Status      string            `json:"status"` // webhook: firing or resolved
+	State       string            `json:"state"`    // Prometheus: pending or firing
+	ActiveAt    time.Time         `json:"activeAt"` // Prometheus: when it became pending
+	Status      string            `json:"status"`   // webhook: firing or resolved
 }
 
 // alerts returns Prometheus's pending and firing alerts.
@@ -274,8 +333,9 @@ func (s *server) alerts(ctx context.Context) ([]alert, error) {
 // notification is one webhook payload from Alertmanager (version 4).
 type notification struct {
 	raw    []byte
-	Status string  `json:"status"`
-	Alerts []alert `json:"alerts"`
+	at     time.Time // when it arrived
+	Status string    `json:"status"`
+	Alerts []alert   `json:"alerts"`
 }
 
 // webhook records what Alertmanager posts to it.
@@ -296,7 +356,7 @@ func newWebhook(t *testing.T) *webhook {
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var n notification
+		n := notification{at: time.Now()}
 		err = json.Unmarshal(body, &n)
 		w.mu.Lock()
 		if err != nil {

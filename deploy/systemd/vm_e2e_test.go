@@ -228,8 +228,46 @@ func checkStatus(t *testing.T, g vm, wantStatus string) map[string]string {
 	return kv
 }
 
+// checkKernelIdentity checks that the daemon, under the unit as shipped
+// (DynamicUser, ProtectSystem=strict, ReadOnlyPaths=/proc/sys /sys,
+// ProtectProc=invisible, the system call filter), reads the kernel's
+// identity and health: syscheck_kernel_info with id, the build-id of the
+// booted kernel as readelf -n shows it, read from /sys/kernel/notes, and
+// the taint, oops and warning gauges, from /proc/sys/kernel/tainted and
+// /sys/kernel/{oops,warn}_count, which root reads outside the sandbox
+// (kv of the status step). No manifest is configured, so
+// syscheck_kernel_expected must be absent.
+func checkKernelIdentity(t *testing.T, g vm, m testbed.Metrics, kv map[string]string, id string) {
+	t.Helper()
+	if got, ok := m.BuildIDLabel(); !ok || got != id {
+		t.Errorf("syscheck_kernel_info{build_id=%q} (one series: %v) under the hardened unit, want build_id %s (readelf -n)", got, ok, id)
+	}
+	for _, name := range []string{"syscheck_kernel_tainted", "syscheck_kernel_oops_count", "syscheck_kernel_warn_count"} {
+		if v := m.Value(name, nil); v < 0 {
+			t.Errorf("%s absent under the hardened unit", name)
+		}
+	}
+	if v := m.Value("syscheck_kernel_oops_count", nil); v > 0 {
+		t.Errorf("syscheck_kernel_oops_count = %v: the guest's kernel oopsed", v)
+	}
+	if n := len(m["syscheck_kernel_expected"].GetMetric()); n != 0 {
+		t.Errorf("%d syscheck_kernel_expected series without a manifest, want none", n)
+	}
+	for _, f := range []string{"/sys/kernel/notes", "/proc/sys/kernel/tainted", "/sys/kernel/oops_count", "/sys/kernel/warn_count"} {
+		want(t, "status", kv, "root."+f, "readable")
+	}
+	excerpt, err := testbed.Excerpt(g.Addr, "syscheck_kernel_info", "syscheck_kernel_tainted",
+		"syscheck_kernel_oops_count", "syscheck_kernel_warn_count")
+	if err != nil {
+		t.Errorf("scrape for the log: %v", err)
+	}
+	t.Logf("under the hardened unit as shipped, kernel build-id %s (readelf -n):\n%sfor root outside the sandbox: /proc/config.gz %s, /sys/kernel/security/lockdown %s",
+		id, excerpt, kv["root./proc/config.gz"], kv["root./sys/kernel/security/lockdown"])
+}
+
 // TestVMPatchedKernel: the patched 6.1 kernel with systemd's needs built in
-// boots the image; the probe succeeds under the hardened unit; the watchdog
+// boots the image; the probe succeeds under the hardened unit, which reads
+// the kernel's identity and health and then a kernel manifest; the watchdog
 // restarts a stopped daemon; an upgrade keeps the admin's ARGS; removal
 // stops the service; then the same with the .rpm.
 func TestVMPatchedKernel(t *testing.T) {
@@ -260,6 +298,28 @@ func TestVMPatchedKernel(t *testing.T) {
 		t.Errorf("syscheck_worker_starts_total = %v, want 1", v)
 	}
 	want(t, "status", kv, "worker.comm", probe.WorkerComm)
+	buildID := testbed.ELFBuildID(t, filepath.Join(filepath.Dir(kernel), "vmlinux"))
+	checkKernelIdentity(t, g, m, kv, buildID)
+	g.next(t)
+
+	// A manifest with the running kernel's entry (printed in the guest by
+	// syscheckd --kernel.print-entry), at /etc/syscheckd/kernels.yml (0644)
+	// named by ARGS: the dynamic user reads it, and the build is expected.
+	kv = g.step(t, "manifest", 2*time.Minute)
+	want(t, "manifest", kv, "print-entry", "0")
+	want(t, "manifest", kv, "ActiveState", "active")
+	m = g.scrapeUntil(t, "the running build expected under the hardened unit", time.Minute, func(m testbed.Metrics) bool {
+		return m.Value("syscheck_kernel_expected", map[string]string{"name": "vm-running-build"}) == 1
+	})
+	if got, _ := m.BuildIDLabel(); got != buildID {
+		t.Errorf("after the restart: syscheck_kernel_info{build_id=%q}, want %s", got, buildID)
+	}
+	if entry := regexp.MustCompile(`(?m)^VM-LOG: manifest +build_id: (\S+)$`).FindStringSubmatch(g.Console()); entry == nil || entry[1] != buildID {
+		t.Errorf("--kernel.print-entry in the guest printed build_id %v, want %s", entry, buildID)
+	}
+	if excerpt, err := testbed.Excerpt(g.Addr, "syscheck_kernel_expected", "syscheck_kernel_info"); err == nil {
+		t.Logf("with the manifest, under the hardened unit:\n%s", excerpt)
+	}
 	firstPID := kv["MainPID"]
 	g.next(t)
 

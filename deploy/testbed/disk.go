@@ -23,7 +23,7 @@ type DiskOptions struct {
 // port is the console, as with Boot; the second (ttyS1) is connected to Send.
 func BootDisk(t testing.TB, kernel string, opts DiskOptions) *Guest {
 	t.Helper()
-	port := freePort(t)
+	port := FreePort(t)
 	guestPort := opts.GuestPort
 	if guestPort == 0 {
 		guestPort = 9335

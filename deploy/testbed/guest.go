@@ -20,7 +20,11 @@ type Options struct {
 	Run       string
 	Files     []string // copied into the initramfs as /bin/<name>, or SRC:DEST
 	GuestPort int      // forwarded from a free port on 127.0.0.1; default 9335
-	Append    string   // added to the kernel command line
+	// HostPort is the port on 127.0.0.1 forwarded to GuestPort; default a
+	// free one. Set it (from FreePort) to know the guest's address before
+	// it boots, e.g. to have Prometheus scrape it from the start.
+	HostPort int
+	Append   string // added to the kernel command line
 }
 
 // Guest is a booted QEMU guest. QEMU is killed when the test ends.
@@ -49,7 +53,10 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	}
 	Script(t, "mkinitramfs.sh", args...)
 
-	port := freePort(t)
+	port := opts.HostPort
+	if port == 0 {
+		port = FreePort(t)
+	}
 	guestPort := opts.GuestPort
 	if guestPort == 0 {
 		guestPort = 9335
@@ -63,8 +70,8 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	return g
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-func freePort(t testing.TB) int {
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

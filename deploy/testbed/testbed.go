@@ -43,7 +43,12 @@ func LastLine(t testing.TB, cmd *exec.Cmd) string {
 
 // Kernel is a kernel to boot, with what its initramfs needs.
 type Kernel struct {
-	Image     string   // bzImage or vmlinuz
+	Image string // bzImage or vmlinuz
+	// Vmlinux is the ELF file the patched Image was made from, with the GNU
+	// build-id note that kernel CI makes the manifest entry from; "" for a
+	// stock kernel (BuildID reads the note from its Image).
+	Vmlinux   string
+	Release   string   // its uname -r
 	Modules   []string // to insmod at boot: stock kernels build e1000 as a module
 	Kselftest string   // the static getprocessinfo kselftest for this kernel's number
 	Syscall   int      // the number getProcessInfo has on the patched kernel of the series
@@ -52,16 +57,41 @@ type Kernel struct {
 // Patched builds (or takes from the cache) the patched kernel of series.
 func Patched(t testing.TB, series string) Kernel {
 	t.Helper()
-	image := Script(t, "build-kernel.sh", series)
-	nr, err := os.ReadFile(filepath.Join(filepath.Dir(image), "syscall-nr"))
-	if err != nil {
-		t.Fatal(err)
+	return patchedKernel(t, Script(t, "build-kernel.sh", series))
+}
+
+// PatchedPrevious is the previous build of Patched's kernel: the same
+// sources, configuration and release, relinked with another uname -v, so
+// its build-id differs. build-kernel.sh makes both at once.
+func PatchedPrevious(t testing.TB, series string) Kernel {
+	t.Helper()
+	return patchedKernel(t, Script(t, "build-kernel.sh", "--previous", series))
+}
+
+// patchedKernel describes the build-kernel.sh result whose bzImage is image.
+func patchedKernel(t testing.TB, image string) Kernel {
+	t.Helper()
+	dir := filepath.Dir(image)
+	k := Kernel{
+		Image:     image,
+		Vmlinux:   filepath.Join(dir, "vmlinux"),
+		Release:   readLine(t, filepath.Join(dir, "release")),
+		Kselftest: filepath.Join(dir, "getprocessinfo_test"),
 	}
-	k := Kernel{Image: image, Kselftest: filepath.Join(filepath.Dir(image), "getprocessinfo_test")}
-	if _, err := fmt.Sscan(strings.TrimSpace(string(nr)), &k.Syscall); err != nil {
+	if _, err := fmt.Sscan(readLine(t, filepath.Join(dir, "syscall-nr")), &k.Syscall); err != nil {
 		t.Fatalf("syscall-nr: %v", err)
 	}
 	return k
+}
+
+// readLine returns the contents of a one-line file without its newline.
+func readLine(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Stock fetches Debian's kernel of series. Its kselftest is the patched
@@ -74,7 +104,13 @@ func Stock(t testing.TB, series string) Kernel {
 		t.Fatal(err)
 	}
 	p := Patched(t, series)
-	return Kernel{Image: image, Modules: strings.Fields(string(order)), Kselftest: p.Kselftest, Syscall: p.Syscall}
+	return Kernel{
+		Image:     image,
+		Release:   readLine(t, filepath.Join(filepath.Dir(image), "release")),
+		Modules:   strings.Fields(string(order)),
+		Kselftest: p.Kselftest,
+		Syscall:   p.Syscall,
+	}
 }
 
 // BuildSyscheckd builds a static, stripped syscheckd into dir; it returns the path.
