@@ -30,6 +30,8 @@ func newKernelCheck(path string, logger *slog.Logger) (*kernelCheck, error) {
 		// Most kernels lack one fact or another (lockdown, config.gz).
 		logger.Debug("kernel identity incomplete", "err", err)
 	}
+	logger.Info("kernel identity", "release", id.Release, "machine", id.Machine, "build_id", id.BuildID,
+		"config_sha256", id.ConfigDigest, "lockdown", id.Lockdown)
 	if id.BuildID == "" {
 		logger.Warn("the kernel does not tell its build-id: it cannot be matched with a manifest", "err", errors.Join(problems...))
 	}
