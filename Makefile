@@ -44,7 +44,7 @@ build:
 DEMO_ADDR ?= 127.0.0.1:9335
 demo: build
 	@echo '$$ syscheckd --probe.once'
-	@build/syscheckd --probe.once --log.level=warn; echo "(exit status $$?)"
+	@status=0; build/syscheckd --probe.once --log.level=warn || status=$$?; echo "(exit status $$status)"
 	@echo; echo '$$ syscheckd --probe.interval=1s & curl http://$(DEMO_ADDR)/metrics'
 	@build/syscheckd --web.listen-address=$(DEMO_ADDR) --probe.interval=1s --probe.timeout=500ms --log.level=warn & pid=$$!; \
 		sleep 3.5; curl -sf http://$(DEMO_ADDR)/metrics | grep -E '^syscheck_' | grep -vE '_bucket|_sum|_count' ; \
