@@ -4,15 +4,10 @@ package kmsg
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/syscheckd/syscheckd/kmsg/kmsgtest"
 	"github.com/syscheckd/syscheckd/probe/monotonic"
 )
 
@@ -41,7 +37,7 @@ func TestReaderOnTheRealKernelLog(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test reads and writes /dev/kmsg: run it as root (CI does)")
 	}
-	waitForNoFlood(t)
+	kmsgtest.Read(t)
 	reader := NewReader(kmsgparser.NewParser, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler), DefaultBackoff)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -87,20 +83,6 @@ func TestReaderOnTheRealKernelLog(t *testing.T) {
 			t.Fatalf("record %q not read within 5s", marker)
 		}
 	}
-}
-
-// waitForNoFlood holds off while cmd/syscheckd's flood test, which takes
-// this lock exclusively, overruns every reader of /dev/kmsg.
-func waitForNoFlood(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "syscheckd-devkmsg-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
 }
 
 // gateSink counts what a Reader passes on and remembers the sequence number
@@ -150,8 +132,8 @@ func TestReaderResumesAfterAnOverrunOnTheRealKernelLog(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test reads and writes /dev/kmsg: run it as root (CI does)")
 	}
-	floodLock(t)
-	devkmsgUnlimited(t)
+	kmsgtest.Flood(t)
+	kmsgtest.Unlimited(t)
 	m := NewMetrics(prometheus.NewRegistry())
 	reader := NewReader(kmsgparser.NewParser, m, slog.New(slog.DiscardHandler), DefaultBackoff)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -183,7 +165,7 @@ func TestReaderResumesAfterAnOverrunOnTheRealKernelLog(t *testing.T) {
 	_, _, records0, lost0 := sink.seen(start)
 
 	sink.hold.Lock()
-	oldest, newest := ringSpan(t)
+	oldest, newest := kmsgtest.RingSpan(t)
 	held := int(newest - oldest + 1)
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
@@ -197,14 +179,14 @@ func TestReaderResumesAfterAnOverrunOnTheRealKernelLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		if flooded%1024 == 1023 {
-			oldest, _ = ringSpan(t)
+			oldest, _ = kmsgtest.RingSpan(t)
 		}
 	}
 	f.Close()
 	writeKmsg(t, window)
 	sink.hold.Unlock()
 
-	_, end := ringSpan(t)
+	_, end := kmsgtest.RingSpan(t)
 	var (
 		windowSeq, records, lost uint64
 		found                    bool
@@ -217,7 +199,7 @@ func TestReaderResumesAfterAnOverrunOnTheRealKernelLog(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, now := ringSpan(t); now != end {
+	if _, now := kmsgtest.RingSpan(t); now != end {
 		t.Fatalf("record %d arrived after the test's last, %d: this test needs a quiet kernel log", now, end)
 	}
 	read, counted := records-records0, lost-lost0
@@ -249,74 +231,6 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s within %s", what, timeout)
-		}
-	}
-}
-
-// floodLock takes the lock that cmd/syscheckd's flood test takes too,
-// exclusively: this test overruns every reader of /dev/kmsg.
-func floodLock(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "syscheckd-devkmsg-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-}
-
-// devkmsgUnlimited lifts the rate limit on writes to /dev/kmsg until the
-// test ends.
-func devkmsgUnlimited(t *testing.T) {
-	t.Helper()
-	const path = "/proc/sys/kernel/printk_devkmsg"
-	old, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte("on\n"), 0); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, old, 0); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-}
-
-// ringSpan returns the sequence numbers of the oldest and the newest record
-// in the kernel log, read without writing one.
-func ringSpan(t *testing.T) (oldest, newest uint64) {
-	t.Helper()
-	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(fd)
-	buf := make([]byte, 8192)
-	for first := true; ; {
-		n, err := syscall.Read(fd, buf)
-		switch {
-		case errors.Is(err, syscall.EAGAIN):
-			return oldest, newest
-		case errors.Is(err, syscall.EPIPE):
-			first = true // overwritten while read: the kernel moved on to the oldest
-			continue
-		case err != nil:
-			t.Fatalf("read /dev/kmsg: %v", err)
-		}
-		head, _, _ := strings.Cut(string(buf[:n]), ";")
-		fields := strings.Split(head, ",")
-		if len(fields) < 3 {
-			t.Fatalf("malformed record %q", buf[:n])
-		}
-		if newest, err = strconv.ParseUint(fields[1], 10, 64); err != nil {
-			t.Fatalf("record %q: %v", buf[:n], err)
-		}
-		if first {
-			oldest, first = newest, false
 		}
 	}
 }

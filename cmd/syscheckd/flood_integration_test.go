@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,27 +18,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscheckd/syscheckd/kmsg/kmsgtest"
 )
 
 const (
 	floodRecords = 200_000
 	markPrefix   = "syscheckd-flood-mark "
 )
-
-// lockKernelLog keeps the tests of other packages that need their own
-// record read from /dev/kmsg (they take the lock shared) from running
-// during a flood, which would overrun their readers.
-func lockKernelLog(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "syscheckd-devkmsg-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-}
 
 // kmsgTail is the test's own reader of /dev/kmsg, positioned at its end.
 type kmsgTail struct {
@@ -171,8 +157,8 @@ func flood(n int, d time.Duration) (int, error) {
 // overrun the other tests' readers.
 func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {
 	requireRoot(t)
-	lockKernelLog(t)
-	devkmsgWritesUnlimited(t)
+	kmsgtest.Flood(t)
+	kmsgtest.Unlimited(t)
 	// sched_yield returns 0 and printk's nothing: every probe waits for its
 	// record, kmsg_missing, while the reader is flooded. The markers,
 	// written from userspace, count as spoofed.
@@ -269,7 +255,7 @@ func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {
 // it wrote.
 func (d *process) overrunWhileStopped(t *testing.T) int {
 	t.Helper()
-	oldest, newest := ringSpan(t)
+	oldest, newest := kmsgtest.RingSpan(t)
 	if err := d.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +288,7 @@ func (d *process) overrunWhileStopped(t *testing.T) int {
 // for hours.
 func countedWithoutAnotherRecord(t *testing.T, d *process, startSeq uint64, before metrics) {
 	t.Helper()
-	_, end := ringSpan(t)
+	_, end := kmsgtest.RingSpan(t)
 	want := float64(end - startSeq)
 	var records, lost, reopens float64
 	started := time.Now()
@@ -316,7 +302,7 @@ func countedWithoutAnotherRecord(t *testing.T, d *process, startSeq uint64, befo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, newest := ringSpan(t); newest != end {
+	if _, newest := kmsgtest.RingSpan(t); newest != end {
 		t.Errorf("record %d arrived after the flood's last, %d, before the count was checked: this check needs a quiet kernel log", newest, end)
 		return
 	}
@@ -325,41 +311,5 @@ func countedWithoutAnotherRecord(t *testing.T, d *process, startSeq uint64, befo
 	if records+lost != want {
 		t.Errorf("%s after the flood stopped, with the newest record at %d: %v read + %v lost = %v, want %v; %v records neither read nor counted",
 			time.Since(started).Round(time.Millisecond), end, records, lost, records+lost, want, want-records-lost)
-	}
-}
-
-// ringSpan returns the sequence numbers of the oldest and the newest record
-// in the kernel log, found by reading the whole ring buffer without writing
-// to it.
-func ringSpan(t *testing.T) (oldest, newest uint64) {
-	t.Helper()
-	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 8192)
-	for first := true; ; {
-		n, err := unix.Read(fd, buf)
-		switch {
-		case errors.Is(err, unix.EAGAIN):
-			return oldest, newest
-		case errors.Is(err, unix.EPIPE):
-			first = true // overwritten while read: the kernel moved on to the oldest
-			continue
-		case err != nil:
-			t.Fatalf("read /dev/kmsg: %v", err)
-		}
-		head, _, _ := bytes.Cut(buf[:n], []byte(";"))
-		fields := strings.Split(string(head), ",")
-		if len(fields) < 3 {
-			t.Fatalf("malformed record %q", buf[:n])
-		}
-		if newest, err = strconv.ParseUint(fields[1], 10, 64); err != nil {
-			t.Fatalf("record %q: %v", buf[:n], err)
-		}
-		if first {
-			oldest, first = newest, false
-		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscheckd/syscheckd/deploy/testbed"
+	"github.com/syscheckd/syscheckd/kmsg/kmsgtest"
 )
 
 // binary is the syscheckd under test, built once by the first test that
@@ -306,25 +307,6 @@ func TestDaemonUnassignedNumberIsAbsent(t *testing.T) {
 	}
 }
 
-// devkmsgWritesUnlimited lifts the rate limit on writes to /dev/kmsg for the
-// test's duration, restoring the setting afterwards.
-func devkmsgWritesUnlimited(t *testing.T) {
-	t.Helper()
-	const path = "/proc/sys/kernel/printk_devkmsg"
-	old, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte("on\n"), 0); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, old, 0); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-}
-
 // repeat calls f every period until the test ends.
 func repeat(t *testing.T, period time.Duration, f func()) {
 	stop := make(chan struct{})
@@ -351,7 +333,7 @@ func repeat(t *testing.T, period time.Duration, f func()) {
 func TestDaemonForgedRecordsNeverCount(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
-	devkmsgWritesUnlimited(t)
+	kmsgtest.Unlimited(t)
 	// sched_yield returns 0 and printk's nothing; meanwhile a process writes
 	// the exact seed line, which the kernel stamps LOG_USER.
 	d := startDaemon(t, nil, nil, "--probe.symbol=", "--probe.syscall=24", "--probe.interval=2s", "--probe.timeout=1s")
