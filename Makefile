@@ -41,7 +41,7 @@ build:
 # demo probes this machine's kernel once, then runs the daemon for a few
 # probes and shows what Prometheus would scrape. On a stock kernel the
 # verdict is absent or conflict: that is syscheckd doing its job.
-DEMO_ADDR ?= 127.0.0.1:9335
+DEMO_ADDR ?= 127.0.0.1:10335
 demo: build
 	@echo '$$ syscheckd --probe.once'
 	@status=0; build/syscheckd --probe.once --log.level=warn || status=$$?; echo "(exit status $$status)"

@@ -68,7 +68,7 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	cl := &commandLine{app: app, opts: options{log: &promslog.Config{Writer: stderr}}, setByUser: map[string]*bool{}}
 	opts := &cl.opts
 	flag.AddFlags(app, opts.log)
-	opts.web = kingpinflag.AddFlags(app, ":9335")
+	opts.web = kingpinflag.AddFlags(app, ":10335")
 
 	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)

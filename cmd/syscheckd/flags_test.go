@@ -70,8 +70,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 		c.Pattern.String() != "^getProcessInfo - hey there$" || c.Interval != 30*time.Second || c.Timeout != 5*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
-	if got := *opts.web.WebListenAddresses; len(got) != 1 || got[0] != ":9335" {
-		t.Errorf("listen addresses %q, want [:9335]", got)
+	if got := *opts.web.WebListenAddresses; len(got) != 1 || got[0] != ":10335" {
+		t.Errorf("listen addresses %q, want [:10335]", got)
 	}
 	if opts.once || opts.output != "text" {
 		t.Errorf("once=%v output=%q", opts.once, opts.output)

@@ -7,8 +7,8 @@
 #     -a, --append 'ARGS'   more kernel command line, e.g.
 #                           'syscheckd.run=/bin/getprocessinfo_test'
 #     -p, --port PORT       forward 127.0.0.1:PORT on the host to the guest's
-#                           port 9335 (syscheckd's default)
-#     -g, --guest-port N    guest port to forward to (default 9335)
+#                           port 10335 (syscheckd's default)
+#     -g, --guest-port N    guest port to forward to (default 10335)
 #     -t, --timeout SECS    kill QEMU after SECS (default 300)
 #     -M, --memory MB       guest memory (default 512)
 #     -d, --disk IMAGE      a raw disk image as the guest's virtio disk
@@ -20,7 +20,7 @@
 # Exits with QEMU's status (0 after the guest's `reboot -f`), or 124 on time-out.
 set -euo pipefail
 
-kernel='' initrd='' disk='' control='' append='' port='' gport=9335 tmo=300 mem=512
+kernel='' initrd='' disk='' control='' append='' port='' gport=10335 tmo=300 mem=512
 while [ $# -gt 0 ]; do
 	case $1 in
 	-k | --kernel) kernel=$2; shift 2 ;;

@@ -69,7 +69,7 @@ echo "E2E-ONCE-TEXT: begin"
 /bin/syscheckd --probe.once --log.level=warn @FLAGS@
 echo "E2E-ONCE-TEXT: end rc=$?"
 echo "E2E-DAEMON: start"
-exec /bin/syscheckd --web.listen-address=:9335 --probe.interval=1s --probe.timeout=900ms @FLAGS@
+exec /bin/syscheckd --web.listen-address=:10335 --probe.interval=1s --probe.timeout=900ms @FLAGS@
 `
 
 // guestManifest is where the guests find the manifest.
@@ -225,7 +225,7 @@ func (g guest) identity(t *testing.T, k testbed.Kernel, rep once, m metrics, wan
 	if err != nil {
 		t.Errorf("scrape for the log: %v", err)
 	}
-	t.Logf("kernel %s, build-id %s (readelf -n)\n$ syscheckd --probe.once --kernel.manifest=%s (exit status %s)\n%s$ curl -s http://GUEST:9335/metrics | grep ...\n%s",
+	t.Logf("kernel %s, build-id %s (readelf -n)\n$ syscheckd --probe.once --kernel.manifest=%s (exit status %s)\n%s$ curl -s http://GUEST:10335/metrics | grep ...\n%s",
 		k.Release, id, guestManifest, rc, text, excerpt)
 }
 
@@ -417,7 +417,7 @@ echo on > /proc/sys/kernel/printk_devkmsg
 (while :; do echo 3 > /proc/sys/vm/drop_caches; done) &
 (while :; do echo "getProcessInfo - hey there" > /dev/kmsg; done) &
 echo "E2E-DAEMON: start"
-exec /bin/syscheckd --web.listen-address=:9335 --probe.interval=1s --probe.timeout=900ms
+exec /bin/syscheckd --web.listen-address=:10335 --probe.interval=1s --probe.timeout=900ms
 `
 
 // TestPatched61UnderAKernelLogFlood: with kernel-facility noise and forged
@@ -468,7 +468,7 @@ func kmsgfloodBinary(t *testing.T) string {
 // record for good. The daemon's log goes to a file, so that the console
 // holds kmsgflood's report line whole; the daemon then keeps serving.
 const burstScript = `#!/bin/sh
-/bin/syscheckd --web.listen-address=:9335 --probe.interval=1h --probe.timeout=5s --log.level=info 2>/tmp/syscheckd.log &
+/bin/syscheckd --web.listen-address=:10335 --probe.interval=1h --probe.timeout=5s --log.level=info 2>/tmp/syscheckd.log &
 echo "E2E-DAEMON: start"
 /bin/kmsgflood -rounds=@ROUNDS@
 echo "E2E-FLOOD: end rc=$?"

@@ -18,7 +18,7 @@
 #   4. runs every executable in /init.d/ in name order, then the command
 #      from the kernel command line, if any:
 #        syscheckd.run=/bin/getprocessinfo_test
-#        syscheckd.run="/bin/syscheckd --web.listen-address=:9335"
+#        syscheckd.run="/bin/syscheckd --web.listen-address=:10335"
 #      with syscheckd.timeout=SECONDS to stop each of them after that long;
 #   5. syncs and runs `reboot -f` (boot QEMU with -no-reboot so it exits).
 # It prints markers on the console that tests can wait for:

@@ -413,7 +413,7 @@ func hostNamed(hosts []fleetHost, instance string) *fleetHost {
 // and the manifest.
 const guestScript = `#!/bin/sh
 echo "FLEET: syscheckd start"
-exec /bin/syscheckd --web.listen-address=:9335 --kernel.manifest=` + guestManifest + ` --log.level=warn
+exec /bin/syscheckd --web.listen-address=:10335 --kernel.manifest=` + guestManifest + ` --log.level=warn
 `
 
 var syscheckdStarted = regexp.MustCompile(`(?m)^FLEET: syscheckd start$`)

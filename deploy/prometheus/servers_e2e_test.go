@@ -216,7 +216,7 @@ func (s *server) amAlerts(ctx context.Context) ([]amAlert, error) {
 // target is one scraped host.
 type target struct {
 	instance string // the instance label: the host's name
-	addr     string // where its :9335 is forwarded
+	addr     string // where its :10335 is forwarded
 }
 
 // startPrometheus runs Prometheus with the syscheckd rules, scraping

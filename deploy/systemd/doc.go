@@ -15,7 +15,7 @@
 //   - PrivateUsers=yes confines CAP_SYSLOG to a user namespace, where the
 //     kernel does not honour it for /dev/kmsg.
 //
-// syscheckd.socket optionally lets systemd own :9335 (--web.systemd-socket),
+// syscheckd.socket optionally lets systemd own :10335 (--web.systemd-socket),
 // and the file default becomes /etc/default/syscheckd, whose ARGS variable
 // carries the daemon's flags.
 //

@@ -299,8 +299,8 @@ func TestServiceSettings(t *testing.T) {
 
 func TestSocketSettings(t *testing.T) {
 	u := parseUnit(t, "syscheckd.socket")
-	if got := u.words("Socket", "ListenStream"); !slices.Equal(got, []string{"9335"}) {
-		t.Errorf("[Socket] ListenStream=%q, want 9335", got)
+	if got := u.words("Socket", "ListenStream"); !slices.Equal(got, []string{"10335"}) {
+		t.Errorf("[Socket] ListenStream=%q, want 10335", got)
 	}
 	if truthy(u.last("Socket", "Accept")) {
 		t.Errorf("[Socket] Accept=yes would start one daemon per connection")

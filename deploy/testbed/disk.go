@@ -13,7 +13,7 @@ type DiskOptions struct {
 	Image string // raw ext4, the guest's /dev/vda and root file system
 	// Initrd has a stock kernel's disk and network drivers; empty if built in.
 	Initrd    string
-	GuestPort int           // forwarded from a free port on 127.0.0.1; default 9335
+	GuestPort int           // forwarded from a free port on 127.0.0.1; default 10335
 	Append    string        // added to the kernel command line, after root=/dev/vda
 	Memory    int           // MB; default 512
 	Timeout   time.Duration // after which QEMU is killed; default 15 minutes
@@ -26,7 +26,7 @@ func BootDisk(t testing.TB, kernel string, opts DiskOptions) *Guest {
 	port := FreePort(t)
 	guestPort := opts.GuestPort
 	if guestPort == 0 {
-		guestPort = 9335
+		guestPort = 10335
 	}
 	mem := opts.Memory
 	if mem == 0 {

@@ -19,7 +19,7 @@ type Options struct {
 	// Run is the script /init runs once the network is up; then the guest powers off.
 	Run       string
 	Files     []string // copied into the initramfs as /bin/<name>, or SRC:DEST
-	GuestPort int      // forwarded from a free port on 127.0.0.1; default 9335
+	GuestPort int      // forwarded from a free port on 127.0.0.1; default 10335
 	// HostPort is the port on 127.0.0.1 forwarded to GuestPort; default a
 	// free one. Set it (from FreePort) to know the guest's address before
 	// it boots, e.g. to have Prometheus scrape it from the start.
@@ -59,7 +59,7 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	}
 	guestPort := opts.GuestPort
 	if guestPort == 0 {
-		guestPort = 9335
+		guestPort = 10335
 	}
 
 	g := &Guest{console: &consoleBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}

@@ -85,7 +85,7 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.addr, "addr", "127.0.0.1:9335", "syscheckd's address")
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:10335", "syscheckd's address")
 	flag.StringVar(&c.probe, "probe", "getProcessInfo", "name of the probe to run after each burst")
 	flag.IntVar(&c.rounds, "rounds", 5, "bursts, each followed by a probe")
 	flag.IntVar(&c.user, "user", 9000, "records written to /dev/kmsg per burst")
