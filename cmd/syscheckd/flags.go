@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
 // options is everything the command line sets.
@@ -39,6 +42,20 @@ type options struct {
 	// --web.enable-lifecycle does: anyone who can connect could otherwise
 	// make the daemon reread its file at will.
 	lifecycle bool
+	metrics   metricsOptions
+	// historyLimit is how many results per probe the page at / keeps.
+	historyLimit int
+}
+
+// metricsOptions are the /metrics endpoint's flags, named as
+// node_exporter's.
+type metricsOptions struct {
+	path string
+	// maxRequests bounds concurrent scrapes; 0 means no bound.
+	maxRequests int
+	// exporterMetrics adds go_*, process_* and promhttp_* about syscheckd
+	// itself to what the kernel checks export.
+	exporterMetrics bool
 }
 
 // parseFlags turns the command line into options, or the one error that
@@ -56,6 +73,9 @@ type commandLine struct {
 	// silently.
 	setByUser map[string]*bool
 	pattern   *string
+	// exporterMetricsOff is --web.disable-exporter-metrics, negated into
+	// options.metrics.exporterMetrics once parsed.
+	exporterMetricsOff bool
 }
 
 func newCommandLine(stderr io.Writer) *commandLine {
@@ -72,6 +92,10 @@ func newCommandLine(stderr io.Writer) *commandLine {
 
 	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metrics.path)
+	app.Flag("web.disable-exporter-metrics", "Exclude metrics about syscheckd itself (go_*, process_*, promhttp_*).").BoolVar(&cl.exporterMetricsOff)
+	typedFlag(app, "web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.", "40", &opts.metrics.maxRequests, strconv.Atoi)
+	typedFlag(app, "history.limit", fmt.Sprintf("Results of each probe the page at / keeps (1..%d).", schedule.MaxHistoryLimit), strconv.Itoa(schedule.DefaultHistoryLimit), &opts.historyLimit, strconv.Atoi)
 	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
 
 	set := func(name string) *bool {
@@ -128,7 +152,14 @@ func (cl *commandLine) parse(args []string) (options, error) {
 		if err := checkWebFlags(opts.web); err != nil {
 			return options{}, err
 		}
+		if err := checkMetricsFlags(opts.metrics); err != nil {
+			return options{}, err
+		}
+		if opts.historyLimit < 1 || opts.historyLimit > schedule.MaxHistoryLimit {
+			return options{}, fmt.Errorf("--history.limit: %d is out of range 1..%d", opts.historyLimit, schedule.MaxHistoryLimit)
+		}
 	}
+	opts.metrics.exporterMetrics = !cl.exporterMetricsOff
 	return *opts, nil
 }
 
@@ -159,6 +190,23 @@ func (v *typedValue[T]) Set(s string) error {
 func (v *typedValue[T]) String() string { return fmt.Sprint(*v.p) }
 
 func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// reservedPaths are served by syscheckd itself: metrics there would hide them.
+var reservedPaths = []string{"/", "/probe", "/-/reload", "/-/healthy", "/-/ready"}
+
+func checkMetricsFlags(m metricsOptions) error {
+	switch {
+	case !strings.HasPrefix(m.path, "/"):
+		return fmt.Errorf("--web.telemetry-path: %q must start with /", m.path)
+	case slices.Contains(reservedPaths, m.path):
+		return fmt.Errorf("--web.telemetry-path: %s is taken by syscheckd's own endpoints %v", m.path, reservedPaths)
+	case strings.ContainsAny(m.path, "?# \t\n"):
+		return fmt.Errorf("--web.telemetry-path: %q: only a path, without query, fragment or spaces", m.path)
+	case m.maxRequests < 0:
+		return fmt.Errorf("--web.max-requests: %d: give 0 for no limit, or a positive number", m.maxRequests)
+	}
+	return nil
+}
 
 // checkWebFlags catches at start-up what exporter-toolkit would only report
 // once serving.

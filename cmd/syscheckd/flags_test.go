@@ -39,6 +39,14 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 		{[]string{"--config.file=c.yml", "--probe.syscall=24"}, "--probe.syscall: the probes come from --config.file; set this in the file"},
 		{[]string{"--config.file=c.yml", "--probe.symbol="}, "--probe.symbol: the probes come from --config.file; set this in the file"},
 		{[]string{"--config.file=c.yml", "--probe.once"}, "--probe.once: runs the --probe.* flags' probe; with --config.file, use GET /probe?name=NAME"},
+		{[]string{"--web.telemetry-path=metrics"}, `--web.telemetry-path: "metrics" must start with /`},
+		{[]string{"--web.telemetry-path=/probe"}, "--web.telemetry-path: /probe is taken by syscheckd's own endpoints"},
+		{[]string{"--web.telemetry-path=/"}, "--web.telemetry-path: / is taken by syscheckd's own endpoints"},
+		{[]string{"--web.telemetry-path=/m?x=1"}, `--web.telemetry-path: "/m?x=1": only a path, without query, fragment or spaces`},
+		{[]string{"--web.max-requests=-1"}, "--web.max-requests: -1: give 0 for no limit, or a positive number"},
+		{[]string{"--web.max-requests=many"}, `--web.max-requests: strconv.Atoi: parsing "many": invalid syntax`},
+		{[]string{"--history.limit=0"}, "--history.limit: 0 is out of range 1..10000"},
+		{[]string{"--history.limit=10001"}, "--history.limit: 10001 is out of range 1..10000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -75,6 +83,21 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 	if opts.once || opts.output != "text" {
 		t.Errorf("once=%v output=%q", opts.once, opts.output)
+	}
+	want := metricsOptions{path: "/metrics", maxRequests: 40, exporterMetrics: true}
+	if opts.metrics != want || opts.historyLimit != 100 {
+		t.Errorf("metrics %+v, history limit %d; want %+v and 100", opts.metrics, opts.historyLimit, want)
+	}
+}
+
+func TestParseFlagsExporterFlags(t *testing.T) {
+	opts, err := parseFlags([]string{"--web.telemetry-path=/kernel/metrics", "--web.max-requests=0", "--web.disable-exporter-metrics", "--history.limit=7"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metricsOptions{path: "/kernel/metrics", maxRequests: 0, exporterMetrics: false}
+	if opts.metrics != want || opts.historyLimit != 7 {
+		t.Errorf("metrics %+v, history limit %d; want %+v and 7", opts.metrics, opts.historyLimit, want)
 	}
 }
 

@@ -32,21 +32,26 @@ import (
 const workerExe = "/proc/self/exe"
 
 // newRegistry returns the registry /metrics serves, with every collector but
-// the reloader's, and the Host whose metrics it holds.
-func newRegistry(kc *kernelCheck, logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
+// the reloader's, and the Host whose metrics it holds. exporterMetrics adds
+// the Go runtime's and the process's metrics.
+func newRegistry(kc *kernelCheck, exporterMetrics bool, logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("syscheck"),
 		kernel.NewCollector(kc.id, "/", kc.expected),
 	)
+	if exporterMetrics {
+		reg.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
 	return reg, schedule.NewHost(reg, logger)
 }
 
 func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
-	reg, host := newRegistry(kc, logger)
+	reg, host := newRegistry(kc, opts.metrics.exporterMetrics, logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {
@@ -71,6 +76,7 @@ func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logg
 		w.Started = func() { host.Metrics.WorkerStarted(name) }
 		return w
 	})
+	probes.HistoryLimit = opts.historyLimit
 	probes.Apply(cfgs)
 	rl := newReloader(opts.configFile, host.Kernel.Machine, probes, sd, reg, logger)
 	rl.kernel = kc
@@ -78,8 +84,8 @@ func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logg
 	health := &health{probes: probes, reader: host.Reader}
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
-	home := &page.Handler{Probes: probes, Kernel: host.Kernel, BuildID: kc.id.BuildID, KernelVerdict: kc.verdict, ConfigFile: opts.configFile, ReloadError: rl.lastError}
-	server := newServer(routes(reg, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
+	home := &page.Handler{Probes: probes, Kernel: host.Kernel, BuildID: kc.id.BuildID, KernelVerdict: kc.verdict, ConfigFile: opts.configFile, ReloadError: rl.lastError, MetricsPath: opts.metrics.path}
+	server := newServer(routes(metricsHandler(reg, opts.metrics), opts.metrics.path, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
 	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
@@ -166,17 +172,30 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-func routes(reg *prometheus.Registry, home http.Handler, h *health, sd *systemd, reload http.Handler, probes *schedule.Set) http.Handler {
+// metricsHandler serves reg's metrics. With exporter metrics on it also
+// counts its own requests and errors (promhttp_*), as node_exporter does.
+func metricsHandler(reg *prometheus.Registry, m metricsOptions) http.Handler {
+	opts := promhttp.HandlerOpts{
+		EnableOpenMetrics:   true,
+		MaxRequestsInFlight: m.maxRequests,
+		Timeout:             30 * time.Second,
+	}
+	if !m.exporterMetrics {
+		return promhttp.HandlerFor(reg, opts)
+	}
+	opts.Registry = reg
+	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, opts))
+}
+
+// routes serves metrics at metricsPath, which checkMetricsFlags keeps clear
+// of the other routes. It is matched as a plain path, never as a ServeMux
+// pattern, whose wildcards and method prefixes an operator's path must not
+// trigger.
+func routes(metrics http.Handler, metricsPath string, home http.Handler, h *health, sd *systemd, reload http.Handler, probes *schedule.Set) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", home)
 	mux.Handle("/-/reload", reload)
 	mux.Handle("/probe", probeHandler{probes: probes})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		Registry:            reg,
-		EnableOpenMetrics:   true,
-		MaxRequestsInFlight: 16,
-		Timeout:             30 * time.Second,
-	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.check(time.Now()); err != nil {
 			http.Error(w, "Unhealthy: "+err.Error(), http.StatusServiceUnavailable)
@@ -191,5 +210,11 @@ func routes(reg *prometheus.Registry, home http.Handler, h *health, sd *systemd,
 		}
 		fmt.Fprintln(w, "Ready")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == metricsPath {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

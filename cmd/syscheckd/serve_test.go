@@ -25,7 +25,7 @@ func TestRoutesServeTheHistoryPage(t *testing.T) {
 	rl := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	home := &page.Handler{Probes: set, Kernel: probe.Kernel{Release: "6.18", Machine: "x86_64"}, BuildID: "24a3598f",
 		KernelVerdict: func() string { return "not in the manifest" }, ReloadError: rl.lastError}
-	mux := routes(prometheus.NewRegistry(), home, &health{probes: set, reader: nil}, newSystemd(slog.New(slog.DiscardHandler)), rl, set)
+	mux := routes(metricsHandler(prometheus.NewRegistry(), metricsOptions{path: "/metrics"}), "/metrics", home, &health{probes: set, reader: nil}, newSystemd(slog.New(slog.DiscardHandler)), rl, set)
 	waitForHistory(t, set, "a")
 	waitForHistory(t, set, "b<script>")
 	rec := httptest.NewRecorder()

@@ -56,6 +56,9 @@ func (h *History) Add(e Entry) {
 	}
 }
 
+// Size is how many entries Recent keeps at most.
+func (h *History) Size() int { return len(h.recent.buf) }
+
 // Recent returns the kept entries, oldest first.
 func (h *History) Recent() []Entry {
 	h.mu.Lock()

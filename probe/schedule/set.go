@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -17,10 +18,12 @@ import (
 	"github.com/syscheckd/syscheckd/probe/history"
 )
 
-// How much of each probe's past its History keeps.
+// How much of each probe's past its History keeps, unless Set.HistoryLimit
+// says otherwise.
 const (
-	HistorySize     = 100
-	historyFailures = 20
+	DefaultHistoryLimit = 100
+	MaxHistoryLimit     = 10000
+	historyFailures     = 20
 )
 
 // progressSlack is added to a probe's interval and timeout before its
@@ -41,6 +44,9 @@ type Set struct {
 	// newCaller makes each new probe's Caller: a worker of its own, so that
 	// one probe's stuck worker does not block the others.
 	newCaller func(name string) probe.Caller
+	// HistoryLimit is how many results each new probe's History keeps for
+	// the page at /; 0 means DefaultHistoryLimit. Set it before Apply.
+	HistoryLimit int
 
 	mu      sync.Mutex
 	running map[string]*Running
@@ -77,7 +83,7 @@ func (s *Set) Apply(cfgs []probe.Config) Change {
 			next[cfg.Name], start = r, append(start, r)
 		default:
 			ch.Added = append(ch.Added, cfg.Name)
-			r := s.newRunning(cfg, s.newCaller(cfg.Name), history.New(HistorySize, historyFailures))
+			r := s.newRunning(cfg, s.newCaller(cfg.Name), history.New(cmp.Or(s.HistoryLimit, DefaultHistoryLimit), historyFailures))
 			next[cfg.Name], start = r, append(start, r)
 		}
 	}

@@ -92,3 +92,18 @@ func TestCheckProgressNamesTheStuckProbe(t *testing.T) {
 		}
 	})
 }
+
+func TestHistoryLimitBoundsEachProbesHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := newTestSet(t)
+		defer ts.stop()
+		ts.HistoryLimit = 3
+		ts.Apply([]probe.Config{probetest.Config("a", 400, time.Second)})
+		time.Sleep(5500 * time.Millisecond) // probes at 0..5s: six results
+		synctest.Wait()
+		h := ts.Get("a").History()
+		if h.Size() != 3 || len(h.Recent()) != 3 {
+			t.Errorf("history keeps %d of at most %d, want 3 of 3", len(h.Recent()), h.Size())
+		}
+	})
+}

@@ -5,6 +5,7 @@ package page
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"html/template"
 	"net/http"
@@ -38,6 +39,8 @@ type Handler struct {
 	ConfigFile string
 	// ReloadError returns why the last reload failed, or nil.
 	ReloadError func() error
+	// MetricsPath is --web.telemetry-path, for the page's link.
+	MetricsPath string
 }
 
 type pageData struct {
@@ -48,6 +51,7 @@ type pageData struct {
 	Now         string
 	ConfigFile  string
 	ReloadError string
+	MetricsPath string
 	Probes      []probeView
 }
 
@@ -83,12 +87,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := pageData{
-		Version:    version.Version,
-		Kernel:     h.Kernel,
-		BuildID:    h.BuildID,
-		Verdict:    h.KernelVerdict(),
-		Now:        time.Now().Format(time.DateTime),
-		ConfigFile: h.ConfigFile,
+		Version:     version.Version,
+		Kernel:      h.Kernel,
+		BuildID:     h.BuildID,
+		Verdict:     h.KernelVerdict(),
+		Now:         time.Now().Format(time.DateTime),
+		ConfigFile:  h.ConfigFile,
+		MetricsPath: cmp.Or(h.MetricsPath, "/metrics"),
 	}
 	if err := h.ReloadError(); err != nil {
 		data.ReloadError = err.Error()
@@ -101,7 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Chart:    NewChart(recent, chartWidth, chartHeight),
 			Recent:   rows(recent),
 			Failures: rows(p.History().Failures()),
-			Kept:     schedule.HistorySize,
+			Kept:     p.History().Size(),
 		}
 		if len(v.Recent) > 0 {
 			v.Last = &v.Recent[0]
