@@ -78,7 +78,7 @@ unit:
 	$(GO) test -race -count=1 -v ./... $(NOSKIP)
 
 integration:
-	$(GO) test -race -count=1 -v -tags integration ./cmd/... ./kmsg/... $(NOSKIP)
+	$(GO) test -race -count=1 -v -tags integration ./cmd/... ./kmsg/... ./probe/... $(NOSKIP)
 	$(GO) test -count=1 -v -tags integration ./deploy/... $(NOSKIP)
 	cd deploy/grafana && $(GO) test -count=1 -v ./... $(NOSKIP)
 

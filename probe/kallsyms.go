@@ -106,15 +106,7 @@ func (s Symbols) Has(name string) bool {
 // Readable reports whether the kernel's system calls could be listed.
 func (s Symbols) Readable() bool { return s.Err == nil && len(s.names) > 0 }
 
-// upstreamX86_64 names the upstream system calls at the numbers tutorials gave
-// custom ones ("the last number + 1", later taken upstream), from the kernel's
-// arch/x86/entry/syscalls/syscall_64.tbl.
-var upstreamX86_64 = map[int]string{
-	333: "io_pgetevents", // Linux 4.18
-	334: "rseq",          // Linux 4.18, the last number when the recipe was written
-	335: "uretprobe",     // Linux 6.11; calling it outside a uprobe trampoline raises SIGILL
-	336: "uprobe",        // after 6.12 (present on 6.18); outside a uprobe it returns ENXIO
-}
+//go:generate internal/gensyscalls/generate.sh
 
 // Decision is the symbol check's verdict: call the number, or report Class.
 type Decision struct {
@@ -124,15 +116,21 @@ type Decision struct {
 }
 
 // Decide checks whether calling nr as the system call symbol is safe and
-// meaningful on a kernel with syms. An empty symbol turns the check off.
-func Decide(syms Symbols, symbol string, nr int) Decision {
+// meaningful on a kernel for machine (uname -m) with syms. An empty symbol
+// turns the check off. A number that upstream assigns on that machine to
+// another call whose symbol the kernel has is a conflict: calling it would
+// run that call (335 is uretprobe on x86_64 since 6.11, which kills the
+// caller). Numbers assigned after upstreamSyscallsSeries are not known, and
+// machines without a table are not checked for conflicts: there the symbol
+// check alone decides.
+func Decide(syms Symbols, machine, symbol string, nr int) Decision {
 	if symbol == "" {
 		return Decision{Call: true, Reason: "symbol check turned off"}
 	}
 	if !syms.Readable() {
 		return Decision{Call: true, Reason: fmt.Sprintf("cannot check kallsyms (%v); calling in isolation anyway", syms.Err)}
 	}
-	if upstream, ok := upstreamX86_64[nr]; ok && upstream != symbol && syms.Has(upstream) {
+	if upstream, ok := upstreamSyscalls[machine][nr]; ok && upstream != symbol && syms.Has(upstream) {
 		return Decision{Class: Conflict, Reason: fmt.Sprintf("syscall %d is %s on this kernel, not %s; not calling it", nr, upstream, symbol)}
 	}
 	if !syms.Has(symbol) {

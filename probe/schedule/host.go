@@ -67,7 +67,7 @@ func (h *Host) NewProber(cfg probe.Config, caller probe.Caller) (*probe.Prober, 
 		})
 		syms = h.symbols
 	}
-	decision := probe.Decide(syms, cfg.Symbol, cfg.Syscall)
+	decision := probe.Decide(syms, h.Kernel.Machine, cfg.Symbol, cfg.Syscall)
 	h.logger.Info("symbol check", "probe", cfg.Name, "syscall", cfg.Syscall, "call", decision.Call, "reason", decision.Reason)
 	watcher := kmsg.NewWatcher(cfg.Pattern, h.kmsgMetrics)
 	return probe.NewProber(cfg, decision, caller, watcher, h.logger), watcher
