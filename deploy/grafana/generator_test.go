@@ -16,10 +16,13 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
-// contract lists the series syscheckd exports (classic histograms as their
-// _bucket series), plus Prometheus's own up.
+// contract lists the series syscheckd exports, plus Prometheus's own up.
+// Its two histograms are there twice: as native histograms (their own
+// name) and as the _bucket series of the classic ones.
 var contract = []string{
 	"up",
+	"syscheck_syscall_duration_seconds",
+	"syscheck_kmsg_delay_seconds",
 	"syscheck_probe_success",
 	"syscheck_syscall_available",
 	"syscheck_probes_total",
@@ -87,12 +90,32 @@ func TestDashboardDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// __requires is no field of the SDK's Dashboard: check it, then leave
+	// it out of the strict decode.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		t.Fatalf("decode syscheckd.json: %v", err)
+	}
+	var req []Requirement
+	if err := json.Unmarshal(top["__requires"], &req); err != nil {
+		t.Fatalf("decode __requires: %v", err)
+	}
+	if i := slices.IndexFunc(req, func(r Requirement) bool { return r.Type == "grafana" && r.ID == "grafana" }); i < 0 {
+		t.Errorf("__requires has no grafana entry: %+v", req)
+	} else if req[i].Version != MinGrafana {
+		t.Errorf("__requires: grafana %s, want %s", req[i].Version, MinGrafana)
+	}
+	delete(top, "__requires")
+	withoutRequires, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var strict dashboard.Dashboard
 	// In SDK v0.0.22 UnmarshalJSONStrict returns a typed nil cog.BuildErrors
 	// on success, so err != nil is always true: look at the list's length.
 	// The same typed nil makes it drop every decoded panel, so it serves
 	// only to validate; the content is checked with json.Unmarshal below.
-	if err := strict.UnmarshalJSONStrict(raw); err != nil {
+	if err := strict.UnmarshalJSONStrict(withoutRequires); err != nil {
 		var errs cog.BuildErrors
 		if !errors.As(err, &errs) || len(errs) > 0 {
 			t.Fatalf("strict decode of syscheckd.json: %v", err)
@@ -109,11 +132,17 @@ func TestDashboardDecodes(t *testing.T) {
 	if got := deref(d.Uid); got != UID {
 		t.Errorf("uid = %q, want %q", got, UID)
 	}
-	again, err := json.MarshalIndent(d, "", "  ")
+	if d.SchemaVersion != SchemaVersion {
+		t.Errorf("schemaVersion = %d, want %d (Grafana %s)", d.SchemaVersion, SchemaVersion, MinGrafana)
+	}
+	if desc := deref(d.Description); !strings.Contains(desc, "Grafana "+strings.TrimSuffix(MinGrafana, ".0")+" or later") {
+		t.Errorf("description does not state the minimum Grafana version %s: %q", MinGrafana, desc)
+	}
+	again, err := Encode(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again = append(again, '\n'); !bytes.Equal(again, raw) {
+	if !bytes.Equal(again, raw) {
 		t.Errorf("decode and re-encode changes syscheckd.json:\n%s", firstDiff(string(raw), string(again)))
 	}
 	if got, want := string(QueriesText(d)), mustRead(t, "queries.txt"); got != want {
@@ -159,11 +188,14 @@ func TestPanels(t *testing.T) {
 			if len(p.Panel.Targets) == 0 {
 				t.Errorf("panel %q has no query", title)
 			}
+			if len(strings.TrimSpace(deref(p.Panel.Description))) < 40 {
+				t.Errorf("panel %q has no description (what it shows, what a bad value means, which alert)", title)
+			}
 		}
 	}
 	for _, want := range []string{
 		"stat:Hosts OK", "stat:Syscall missing", "stat:Probes failing", "stat:Hosts down",
-		"table:Hosts", "heatmap:Syscall latency", "timeseries:Syscall latency quantiles",
+		"table:Hosts", "heatmap:Syscall latency: $probe", "timeseries:Syscall latency quantiles",
 		"timeseries:kmsg delay quantiles", "timeseries:Probe results", "timeseries:Probe workers started",
 		"timeseries:/dev/kmsg readers", "timeseries:kmsg records read", "timeseries:kmsg anomalies",
 		"bargauge:Kernel builds across the fleet", "table:Hosts on unexpected builds",
@@ -177,8 +209,221 @@ func TestPanels(t *testing.T) {
 	for _, v := range d.Templating.List {
 		vars = append(vars, v.Name)
 	}
-	if want := []string{"datasource", "job", "instance"}; !slices.Equal(vars, want) {
+	if want := []string{"datasource", "job", "instance", "probe"}; !slices.Equal(vars, want) {
 		t.Errorf("variables = %v, want %v", vars, want)
+	}
+}
+
+func variable(t *testing.T, d dashboard.Dashboard, name string) dashboard.VariableModel {
+	t.Helper()
+	for _, v := range d.Templating.List {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no variable %s", name)
+	return dashboard.VariableModel{}
+}
+
+func varQuery(v dashboard.VariableModel) string {
+	if v.Query == nil || v.Query.String == nil {
+		return ""
+	}
+	return *v.Query.String
+}
+
+// TestVariables: the job variable in the form the monitoring mixin patches
+// (deploy/mixin replaces job="syscheckd" with the operator's selector),
+// and a probe variable for every probe, filtered by job and instance.
+func TestVariables(t *testing.T) {
+	d, err := Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := variable(t, d, "job")
+	const wantJob = `label_values(syscheck_build_info{job="syscheckd"}, job)`
+	if got := varQuery(job); got != wantJob {
+		t.Errorf("job query = %q, want %q", got, wantJob)
+	}
+	if job.Definition != nil && *job.Definition != wantJob {
+		t.Errorf("job definition = %q, want %q", *job.Definition, wantJob)
+	}
+	probe := variable(t, d, "probe")
+	q := varQuery(probe)
+	if !strings.HasPrefix(q, "label_values(") || !strings.HasSuffix(q, ", probe)") ||
+		!strings.Contains(q, `job=~"$job"`) || !strings.Contains(q, `instance=~"$instance"`) {
+		t.Errorf("probe query = %q, want label_values(...{job=~\"$job\", instance=~\"$instance\"}, probe)", q)
+	}
+	if m := syscheckName.FindStringSubmatch(q); m == nil || !probeLabelled[m[1]] {
+		t.Errorf("probe query %q does not read a series with a probe label", q)
+	}
+	if !deref2(probe.Multi) || !deref2(probe.IncludeAll) || deref(probe.AllValue) != ".*" {
+		t.Errorf("probe variable: multi %v, includeAll %v, allValue %q; want true, true, .*", deref2(probe.Multi), deref2(probe.IncludeAll), deref(probe.AllValue))
+	}
+	if v := variable(t, d, "instance"); !strings.Contains(varQuery(v), `job=~"$job"`) {
+		t.Errorf("instance query %q ignores $job", varQuery(v))
+	}
+}
+
+func deref2(b *bool) bool { return b != nil && *b }
+
+// probeLabelled are the series with a probe label: each probe is a
+// different system call, so they are filtered by $probe and never summed
+// across probes.
+var probeLabelled = map[string]bool{
+	"syscheck_probe_success":                                 true,
+	"syscheck_syscall_available":                             true,
+	"syscheck_probes_total":                                  true,
+	"syscheck_syscall_duration_seconds":                      true,
+	"syscheck_syscall_duration_seconds_bucket":               true,
+	"syscheck_kmsg_delay_seconds":                            true,
+	"syscheck_kmsg_delay_seconds_bucket":                     true,
+	"syscheck_last_success_timestamp_seconds":                true,
+	"syscheck_worker_starts_total":                           true,
+	"job_probe:syscheck_syscall_available:avg":               true,
+	"job_probe:syscheck_probe_success:avg":                   true,
+	"job_probe_result:syscheck_probes:rate5m":                true,
+	"job_probe_le:syscheck_kmsg_delay_seconds_bucket:rate5m": true,
+}
+
+var (
+	selector = regexp.MustCompile(`([a-z_]+(?::[a-z_0-9]+:[a-z_0-9]+)?)\{([^}]*)\}`)
+	sumBy    = regexp.MustCompile(`\bsum\s*(?:by\s*\(([^)]*)\))?\s*\(`)
+)
+
+// TestProbeFilter: every selector of a series with a probe label has
+// probe=~"$probe", and a query over such series sums only by probe (a
+// bare sum, or a sum by labels without probe, would add system calls).
+func TestProbeFilter(t *testing.T) {
+	d, err := Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range Queries(d) {
+		name := q.Panel + " (" + q.RefID + ")"
+		perProbe := false
+		for _, m := range selector.FindAllStringSubmatch(q.Expr, -1) {
+			if !probeLabelled[m[1]] {
+				continue
+			}
+			perProbe = true
+			if !strings.Contains(m[2], `probe=~"$probe"`) {
+				t.Errorf("%s: %s{%s} lacks probe=~\"$probe\"", name, m[1], m[2])
+			}
+		}
+		for n := range probeLabelled {
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(n) + `\b[^{_:]`).MatchString(q.Expr + " ") {
+				t.Errorf("%s: %s without a selector: %s", name, n, q.Expr)
+			}
+		}
+		if !perProbe {
+			continue
+		}
+		for _, m := range sumBy.FindAllStringSubmatch(q.Expr, -1) {
+			if !slices.Contains(strings.Fields(strings.ReplaceAll(m[1], ",", " ")), "probe") {
+				t.Errorf("%s: %q adds different probes together: %s", name, m[0], q.Expr)
+			}
+		}
+	}
+}
+
+// histograms are the histograms syscheckd exports both ways.
+var histograms = []string{"syscheck_syscall_duration_seconds", "syscheck_kmsg_delay_seconds"}
+
+// TestLatencyHalves: every query over a histogram is NATIVE or CLASSIC,
+// where the classic half is the native one with _bucket series and le
+// added to each grouping: the same labels on both sides, so the native
+// result wins where it exists.
+func TestLatencyHalves(t *testing.T) {
+	d, err := Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range Queries(d) {
+		name := q.Panel + " (" + q.RefID + ")"
+		reads := false
+		for _, h := range histograms {
+			reads = reads || strings.Contains(q.Expr, h)
+		}
+		if !reads {
+			if q.Native != "" {
+				t.Errorf("%s: halves in a query that reads no histogram", name)
+			}
+			continue
+		}
+		n++
+		if q.Native == "" || q.Classic == "" || q.Expr != q.Native+orSeparator+q.Classic {
+			t.Errorf("%s: not NATIVE or CLASSIC: %s", name, q.Expr)
+			continue
+		}
+		if strings.Contains(q.Native, "_bucket") || strings.Contains(q.Native, "le)") {
+			t.Errorf("%s: native half reads buckets: %s", name, q.Native)
+		}
+		want := q.Native
+		for _, h := range histograms {
+			want = strings.ReplaceAll(want, h+"{", h+"_bucket{")
+		}
+		want = regexp.MustCompile(`sum by \(([^)]*)\)`).ReplaceAllString(want, "sum by ($1, le)")
+		if q.Classic != want {
+			t.Errorf("%s: the classic half is not the native one with buckets:\n native: %s\nclassic: %s\n   want: %s", name, q.Native, q.Classic, want)
+		}
+		if !strings.Contains(q.Native, "sum by (") || !strings.Contains(q.Native, "probe") {
+			t.Errorf("%s: native half does not keep probes apart: %s", name, q.Native)
+		}
+	}
+	// 4 syscall latency quantiles, 3 kmsg delay quantiles, the heatmap.
+	if n != 8 {
+		t.Errorf("%d latency queries, want 8", n)
+	}
+}
+
+// TestLinks: the runbook and rules among the dashboard links; data links
+// to the host's page on every panel that shows hosts.
+func TestLinks(t *testing.T) {
+	d, err := Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, l := range d.Links {
+		urls = append(urls, deref(l.Url))
+	}
+	for _, want := range []string{RunbookURL, RulesURL} {
+		if !slices.Contains(urls, want) {
+			t.Errorf("dashboard links %q lack %s", urls, want)
+		}
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var panels struct {
+		Panels []struct {
+			Title       string          `json:"title"`
+			FieldConfig json.RawMessage `json:"fieldConfig"`
+			Targets     []struct {
+				Expr         string `json:"expr"`
+				LegendFormat string `json:"legendFormat"`
+				Format       string `json:"format"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &panels); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range panels.Panels {
+		perHost := false
+		for _, tg := range p.Targets {
+			perHost = perHost || strings.Contains(tg.LegendFormat, "{{instance}}") ||
+				(tg.Format == "table" && strings.Contains(tg.Expr, "instance"))
+		}
+		fc := string(p.FieldConfig)
+		hasLink := strings.Contains(fc, `"url":"http://${__field.labels.instance}/"`) ||
+			strings.Contains(fc, `"url":"http://${__data.fields.instance}/"`)
+		if perHost && !hasLink {
+			t.Errorf("panel %q shows hosts but has no data link to the host's page", p.Title)
+		}
 	}
 }
 

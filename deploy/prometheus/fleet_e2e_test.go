@@ -40,7 +40,10 @@ import (
 // Prometheus but is inhibited in Alertmanager, never delivered: a stock
 // kernel pages once. The test measures each wrong host's time to page:
 // from its syscheckd's start to the webhook receiving its alert (goal:
-// under 60s). Every dashboard query must return data.
+// under 60s). Every dashboard query must return data, from that Prometheus
+// and from a second one scraping the same fleet with
+// --enable-feature=native-histograms; the latency queries' native half
+// must answer on the second, their classic half on the first.
 //
 // The patched host boots first, and the wrong ones once Prometheus knows
 // the fleet's build, as when one host of a running fleet comes up on the
@@ -94,9 +97,13 @@ func TestFleetInABox(t *testing.T) {
 	for i, h := range hosts {
 		targets[i] = target{instance: h.instance, addr: fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(t))}
 	}
-	prom := startPrometheus(t, rules, am, targets, recommendedInterval)
-	t.Logf("Prometheus on %s (scrape and evaluation every %s), Alertmanager on %s, webhook on %s",
-		prom.addr, recommendedInterval, am.addr, hook.URL)
+	prom := startPrometheus(t, "prometheus", rules, am, targets, recommendedInterval)
+	// A second Prometheus scrapes the same fleet with native histograms
+	// on, for the dashboard queries alone: it sends no alerts, so the
+	// webhook's counts are the first one's.
+	promNative := startPrometheus(t, "prometheus-native", rules, nil, targets, recommendedInterval, "--enable-feature=native-histograms")
+	t.Logf("Prometheus on %s (scrape and evaluation every %s), Alertmanager on %s, webhook on %s; Prometheus with native histograms on %s",
+		prom.addr, recommendedInterval, am.addr, hook.URL, promNative.addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var watchers sync.WaitGroup
@@ -350,28 +357,63 @@ func TestFleetInABox(t *testing.T) {
 		}
 	})
 
-	t.Run("dashboard queries", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		queries := dashboardQueries(t)
-		if len(queries) == 0 {
-			t.Fatal("no queries in ../grafana/queries.txt")
-		}
-		for _, q := range queries {
-			s, err := prom.query(ctx, q.expr)
-			switch {
-			case err != nil:
-				t.Errorf("%s: %v", q.title, err)
-			case len(s) == 0:
-				t.Errorf("%s: %s: empty result", q.title, q.expr)
-			case q.title == "Hosts (A)" && len(s) != len(hosts):
-				// The host table must list every host, above all those that
-				// never succeeded.
-				t.Errorf("%s: %d rows, want one per host (%d)", q.title, len(s), len(hosts))
+	// Every dashboard query returns data from both servers: the one that
+	// keeps classic histograms (Prometheus's default) and the one that
+	// ingests native histograms, which in 2.42 keeps only the native series
+	// of a histogram that has both. A latency query is NATIVE or CLASSIC:
+	// on each server the half for its kind must be the one answering, and
+	// the other half empty, so that both branches are proven.
+	for _, srv := range []struct {
+		name   string
+		prom   *server
+		native bool
+	}{
+		{"classic histograms", prom, false},
+		{"native histograms", promNative, true},
+	} {
+		t.Run("dashboard queries/"+srv.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			queries := dashboardQueries(t)
+			if len(queries) == 0 {
+				t.Fatal("no queries in ../grafana/queries.txt")
 			}
-			t.Logf("%-32s %d result(s) %s\n    %s", q.title, len(s), summary(s), q.expr)
-		}
-	})
+			halves := 0
+			for _, q := range queries {
+				s, err := srv.prom.query(ctx, q.expr)
+				switch {
+				case err != nil:
+					t.Errorf("%s: %v", q.title, err)
+				case len(s) == 0:
+					t.Errorf("%s: %s: empty result", q.title, q.expr)
+				case q.title == "Hosts (A)" && len(s) != len(hosts):
+					// The host table must list every host, above all those that
+					// never succeeded.
+					t.Errorf("%s: %d rows, want one per host (%d)", q.title, len(s), len(hosts))
+				}
+				t.Logf("%-32s %d result(s) %s\n    %s", q.title, len(s), summary(s), q.expr)
+				if q.native == "" {
+					continue
+				}
+				halves++
+				want, other := q.classic, q.native
+				if srv.native {
+					want, other = q.native, q.classic
+				}
+				if s, err := srv.prom.query(ctx, want); err != nil || len(s) == 0 {
+					t.Errorf("%s: the %s half alone returns nothing (err %v): %s", q.title, srv.name, err, want)
+				} else {
+					t.Logf("    %s half: %d result(s) %s", srv.name, len(s), summary(s))
+				}
+				if s, err := srv.prom.query(ctx, other); err != nil || len(s) != 0 {
+					t.Errorf("%s: the other half returns %d result(s) (err %v), want none from a server with %s: %s", q.title, len(s), err, srv.name, other)
+				}
+			}
+			if halves == 0 {
+				t.Error("no latency query with a native and a classic half in ../grafana/queries.txt")
+			}
+		})
+	}
 }
 
 const (
@@ -552,12 +594,15 @@ func missingHeld(alerts []amAlert) []amAlert {
 	return held
 }
 
-type dashboardQuery struct{ title, expr string }
+// dashboardQuery is a panel query of queries.txt; a latency query also has
+// its native and classic halves.
+type dashboardQuery struct{ title, expr, native, classic string }
 
 // dashboardQueries reads deploy/grafana/queries.txt: each query follows a
-// comment naming its panel and target. The generator already expanded the
-// template variables ($__rate_interval=2m); the replacer only covers a
-// hand-edited file.
+// comment naming its panel and target; a latency query is followed by
+// comments "# native: " and "# classic: " with its two halves. The
+// generator already expanded the template variables ($__rate_interval=2m);
+// the replacer only covers a hand-edited file.
 func dashboardQueries(t *testing.T) []dashboardQuery {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "grafana", "queries.txt"))
@@ -565,13 +610,21 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 		t.Fatal(err)
 	}
 	defer f.Close() //nolint:errcheck // read-only
-	expand := strings.NewReplacer("$__rate_interval", "2m", "$job", "syscheckd", "$instance", ".*")
+	expand := strings.NewReplacer("$__rate_interval", "2m", "$job", "syscheckd", "$instance", ".*", "$probe", ".*")
 	var qs []dashboardQuery
 	title := ""
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if half, ok := strings.CutPrefix(line, "# native: "); ok && len(qs) > 0 {
+			qs[len(qs)-1].native = expand.Replace(half)
+			continue
+		}
+		if half, ok := strings.CutPrefix(line, "# classic: "); ok && len(qs) > 0 {
+			qs[len(qs)-1].classic = expand.Replace(half)
+			continue
+		}
 		switch {
 		case line == "":
 		case strings.HasPrefix(line, "#"):
@@ -582,6 +635,11 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if (q.native == "") != (q.classic == "") {
+			t.Fatalf("%s: queries.txt gives one half only (native %q, classic %q)", q.title, q.native, q.classic)
+		}
 	}
 	return qs
 }
@@ -601,7 +659,7 @@ func summary(s []sample) string {
 			}
 		}
 		sort.Strings(ls)
-		parts = append(parts, fmt.Sprintf("{%s} %v", strings.Join(ls, ","), x.Value[1]))
+		parts = append(parts, fmt.Sprintf("{%s} %v", strings.Join(ls, ","), x.value()))
 	}
 	return strings.Join(parts, " ")
 }

@@ -219,10 +219,12 @@ type target struct {
 	addr     string // where its :10335 is forwarded
 }
 
-// startPrometheus runs Prometheus with the syscheckd rules, scraping
-// targets every interval as job syscheckd, evaluating rules every interval
-// (unless a rule group sets its own) and sending alerts to am.
-func startPrometheus(t *testing.T, rules string, am *server, targets []target, interval time.Duration) *server {
+// startPrometheus runs Prometheus (logging to name.log) with the syscheckd
+// rules, scraping targets every interval as job syscheckd, evaluating rules
+// every interval (unless a rule group sets its own) and sending alerts to
+// am; with am nil it sends alerts nowhere. args are extra flags, e.g.
+// --enable-feature=native-histograms.
+func startPrometheus(t *testing.T, name, rules string, am *server, targets []target, interval time.Duration, args ...string) *server {
 	t.Helper()
 	bin := tool(t, "PROMETHEUS", "/usr/bin/prometheus", "prometheus")
 	dir := t.TempDir()
@@ -233,14 +235,18 @@ func startPrometheus(t *testing.T, rules string, am *server, targets []target, i
   evaluation_interval: %s
 rule_files:
   - %q
-alerting:
+`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules)
+	if am != nil {
+		fmt.Fprintf(&b, `alerting:
   alertmanagers:
     - static_configs:
         - targets: [%q]
-scrape_configs:
+`, am.addr)
+	}
+	b.WriteString(`scrape_configs:
   - job_name: syscheckd
     static_configs:
-`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules, am.addr)
+`)
 	for _, tg := range targets {
 		fmt.Fprintf(&b, "      - targets: [%q]\n        labels: {instance: %q}\n", tg.addr, tg.instance)
 	}
@@ -249,11 +255,11 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	return start(t, "prometheus", dir, addr, bin,
-		"--config.file="+file,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
+	return start(t, name, dir, addr, bin, append([]string{
+		"--config.file=" + file,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+	}, args...)...)
 }
 
 // apiGet decodes the data of a Prometheus or Alertmanager API response.
@@ -285,10 +291,24 @@ func apiGet(ctx context.Context, rawURL string, data any) error {
 	return json.Unmarshal(env.Data, data)
 }
 
-// sample is one element of an instant vector.
+// sample is one element of an instant vector: a float (Value) or, from a
+// Prometheus that ingests native histograms, a histogram (Histogram:
+// [time, {count, sum, buckets}]; Value is then empty).
 type sample struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
+	Metric    map[string]string `json:"metric"`
+	Value     [2]any            `json:"value"`
+	Histogram []any             `json:"histogram,omitempty"`
+}
+
+// value is the sample's value as the API gives it: the float, or the
+// histogram's count.
+func (s sample) value() any {
+	if len(s.Histogram) == 2 {
+		if h, ok := s.Histogram[1].(map[string]any); ok {
+			return fmt.Sprintf("histogram{count=%v}", h["count"])
+		}
+	}
+	return s.Value[1]
 }
 
 // query runs an instant query and returns its samples; a scalar result is
