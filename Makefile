@@ -31,7 +31,7 @@ SHELL       := /bin/bash
 NOSKIP := 2>&1 | awk '{ print; fflush() } /--- SKIP/ { skipped = 1 } \
 	END { if (skipped) { print "a test was skipped: make test runs every test"; exit 1 } }'
 
-.PHONY: all build demo deps test lint unit integration fuzz e2e dashboard bench package clean
+.PHONY: all build demo deps test lint unit integration fuzz e2e dashboard rules bench package clean
 
 all: build
 
@@ -69,7 +69,9 @@ lint:
 		if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd deploy/grafana && $(GO) vet ./...
+	cd deploy/mixin && $(GO) vet ./...
 	$(GOLANGCI_LINT) run --build-tags e2e,integration ./...
+	cd deploy/mixin && $(GOLANGCI_LINT) run ./...
 
 # Test tiers (docs/development.md): unit runs anywhere, as any user;
 # integration needs root and the packages deps installs, and runs the real
@@ -81,6 +83,7 @@ integration:
 	$(GO) test -race -count=1 -v -tags integration ./cmd/... ./kmsg/... ./probe/... $(NOSKIP)
 	$(GO) test -count=1 -v -tags integration ./deploy/... $(NOSKIP)
 	cd deploy/grafana && $(GO) test -count=1 -v ./... $(NOSKIP)
+	cd deploy/mixin && $(GO) test -race -count=1 -v ./... $(NOSKIP)
 
 # Each fuzz target runs for a number of inputs, not a duration: Go 1.26's
 # fuzzing coordinator can fail a target at its -fuzztime deadline with no
@@ -107,8 +110,13 @@ fuzz:
 e2e:
 	$(GO) test -tags e2e -count=1 -timeout 60m -p 1 -v ./deploy/kernel/ ./deploy/prometheus/ ./deploy/systemd/ $(NOSKIP)
 
+# The mixin imports the dashboard: regenerate it first.
 dashboard:
 	cd deploy/grafana && $(GO) run .
+	cd deploy/mixin && $(GO) run .
+
+rules:
+	cd deploy/mixin && $(GO) run .
 
 # bench prints syscheckd's figures beside baselines measured in the same run
 # (C, idle exporters, the bare kernel); docs/performance.md explains them.

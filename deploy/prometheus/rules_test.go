@@ -66,8 +66,8 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 	}{
 		{
 			name: "a single failed probe pages",
-			old:  "      for: 5m\n        labels:\n          severity: warning\n        annotations:\n          summary: \"getProcessInfo probes failing",
-			new:  "      for: 0m\n        labels:\n          severity: warning\n        annotations:\n          summary: \"getProcessInfo probes failing",
+			old:  "unless on (job, instance) (syscheck_kmsg_up{job=\"syscheckd\"} == 0)\n          )\n        for: 5m",
+			new:  "unless on (job, instance) (syscheck_kmsg_up{job=\"syscheckd\"} == 0)\n          )\n        for: 0m",
 		},
 		{
 			name: "failing result missing from the alert",
@@ -76,13 +76,13 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "kmsg outage also reported as probe failure",
-			old:  "unless on (job, instance) (syscheck_kmsg_up == 0)",
-			new:  "unless on (job, instance) (syscheck_kmsg_up == 2)",
+			old:  "unless on (job, instance) (syscheck_kmsg_up{job=\"syscheckd\"} == 0)",
+			new:  "unless on (job, instance) (syscheck_kmsg_up{job=\"syscheckd\"} == 2)",
 		},
 		{
 			name: "missing syscall without kernel release",
-			old:  "group_left (release) syscheck_kernel_info\n          or on (instance, job)\n          (syscheck_syscall_available == 0)",
-			new:  "group_left syscheck_kernel_info\n          or on (instance, job)\n          (syscheck_syscall_available == 0)",
+			old:  "group_left (release) syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+			new:  "group_left syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
 		},
 		{
 			name: "down host alerts on one missed scrape",
@@ -101,13 +101,13 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "a reload fixed at once notifies",
-			old:  "expr: syscheck_config_last_reload_successful == 0\n        for: 10m",
-			new:  "expr: syscheck_config_last_reload_successful == 0\n        for: 0m",
+			old:  "expr: syscheck_config_last_reload_successful{job=\"syscheckd\"} == 0\n        for: 10m",
+			new:  "expr: syscheck_config_last_reload_successful{job=\"syscheckd\"} == 0\n        for: 0m",
 		},
 		{
 			name: "no info series drops the alert",
-			old:  "or on (instance, job)\n          (syscheck_syscall_available == 0)",
-			new:  "or on (instance, job)\n          (syscheck_syscall_available == 3)",
+			old:  "or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+			new:  "or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 3)",
 		},
 		{
 			name: "a wrong kernel build waits before paging",
@@ -126,13 +126,13 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "no info series drops the unexpected build",
-			old:  "or on (instance, job)\n          (syscheck_kernel_expected == 0)",
-			new:  "or on (instance, job)\n          (syscheck_kernel_expected == 2)",
+			old:  "or on (instance, job)\n          (syscheck_kernel_expected{job=\"syscheckd\"} == 0)",
+			new:  "or on (instance, job)\n          (syscheck_kernel_expected{job=\"syscheckd\"} == 2)",
 		},
 		{
 			name: "hosts off the manifest counted as a manifest build",
-			old:  "count by (job, name) (syscheck_kernel_expected == 1)",
-			new:  "count by (job, name) (syscheck_kernel_expected)",
+			old:  "count by (job, name) (syscheck_kernel_expected{job=\"syscheckd\"} == 1)",
+			new:  "count by (job, name) (syscheck_kernel_expected{job=\"syscheckd\"})",
 		},
 		{
 			name: "manifest builds listed without a cap",
@@ -141,18 +141,28 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "an oops before the first scrape of a new boot is missed",
-			old:  "increase(syscheck_kernel_oops_count[10m])",
-			new:  "delta(syscheck_kernel_oops_count[10m])",
+			old:  "increase(syscheck_kernel_oops_count{job=\"syscheckd\"}[10m])",
+			new:  "delta(syscheck_kernel_oops_count{job=\"syscheckd\"}[10m])",
 		},
 		{
 			name: "a reboot (counts back to 0) reports an oops",
-			old:  "increase(syscheck_kernel_oops_count[10m]) > 0",
-			new:  "changes(syscheck_kernel_oops_count[10m]) > 0",
+			old:  "increase(syscheck_kernel_oops_count{job=\"syscheckd\"}[10m]) > 0",
+			new:  "changes(syscheck_kernel_oops_count{job=\"syscheckd\"}[10m]) > 0",
 		},
 		{
 			name: "kernel warnings ignored",
-			old:  "or increase(syscheck_kernel_warn_count[10m]) > 0",
-			new:  "or increase(syscheck_kernel_warn_count[10m]) > 1",
+			old:  "or increase(syscheck_kernel_warn_count{job=\"syscheckd\"}[10m]) > 0",
+			new:  "or increase(syscheck_kernel_warn_count{job=\"syscheckd\"}[10m]) > 1",
+		},
+		{
+			name: "a scrape config without targets alerts at once",
+			old:  "expr: absent(up{job=\"syscheckd\"})\n        for: 10m",
+			new:  "expr: absent(up{job=\"syscheckd\"})\n        for: 0m",
+		},
+		{
+			name: "another job's hosts page",
+			old:  "(syscheck_kernel_expected{job=\"syscheckd\"} == 0)",
+			new:  "(syscheck_kernel_expected == 0)",
 		},
 	}
 	for _, m := range mutations {
