@@ -9,16 +9,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -131,100 +124,54 @@ func (r inhibitionResult) check() []string {
 // that must not (three group intervals), and the alerts' status.
 func runInhibition(t *testing.T, inhibit string) inhibitionResult {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-
-	hook := &inhWebhook{}
-	srv := httptest.NewServer(hook)
-	t.Cleanup(srv.Close)
-
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	hook := newWebhook(t)
 	// One group per alert and host, as in production with
 	// group_by [alertname, instance]; short waits so the test takes seconds.
-	config := fmt.Sprintf(`route:
-  receiver: webhook
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: webhook
-    webhook_configs:
-      - url: %q
-        send_resolved: false
-`, srv.URL) + inhibit
-	addr := startInhibitAlertmanager(t, client, config)
-	base := "http://" + addr + "/api/v2"
+	am := startAlertmanager(t, hook.URL, amRoute{groupWait: "1s", kernelGroupWait: "1s", groupInterval: "1s"}, inhibit)
 
 	// As in production the source comes first: SyscheckKernelUnexpected
 	// fires at the first evaluation, SyscheckSyscallMissing after its
 	// `for: 2m`. Alertmanager must hold it before the targets arrive.
 	source, targets := inhPosted[:1], inhPosted[1:]
-	inhPost(t, client, base, source)
-	if !inhWait(10*time.Second, func() bool { return len(inhStatus(t, client, base)) == 1 }) {
+	am.postAlerts(t, source)
+	if !inhWait(10*time.Second, func() bool { return len(inhStatus(ctx, t, am)) == 1 }) {
 		t.Fatal("Alertmanager does not list the source alert 10s after it was posted")
 	}
-	inhPost(t, client, base, targets)
+	am.postAlerts(t, targets)
 
 	// Three notifications must arrive (fewer if the inhibition is broken:
 	// the checks tell); then three group intervals leave room for any that
 	// must not.
-	inhWait(10*time.Second, func() bool { return len(hook.keys()) >= 3 })
+	inhWait(10*time.Second, func() bool { return len(notified(hook)) >= 3 })
 	time.Sleep(3 * time.Second)
-	return inhibitionResult{notified: hook.keys(), state: inhStatus(t, client, base), payloads: hook.payloads()}
+	var payloads []string
+	got, bad := hook.notifications()
+	for _, n := range got {
+		payloads = append(payloads, string(n.raw))
+	}
+	return inhibitionResult{notified: notified(hook), state: inhStatus(ctx, t, am), payloads: append(payloads, bad...)}
 }
 
-// inhWebhook records the alerts of Alertmanager's webhook notifications.
-type inhWebhook struct {
-	mu   sync.Mutex
-	seen map[inhKey]bool
-	raw  []string
-}
-
-func (w *inhWebhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(rw, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var n struct {
-		Alerts []struct {
-			Status string            `json:"status"`
-			Labels map[string]string `json:"labels"`
-		} `json:"alerts"`
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.raw = append(w.raw, string(body))
-	if err := json.Unmarshal(body, &n); err != nil {
-		w.raw = append(w.raw, "(undecodable: "+err.Error()+")")
-		return
-	}
-	if w.seen == nil {
-		w.seen = map[inhKey]bool{}
-	}
-	for _, a := range n.Alerts {
-		if a.Status == "firing" {
-			w.seen[inhKey{a.Labels["alertname"], a.Labels["instance"]}] = true
+// notified returns the firing alerts the webhook received, sorted.
+func notified(w *webhook) []inhKey {
+	got, _ := w.notifications()
+	seen := map[inhKey]bool{}
+	for _, n := range got {
+		for _, a := range n.Alerts {
+			if a.Status == "firing" {
+				seen[inhKey{a.Labels["alertname"], a.Labels["instance"]}] = true
+			}
 		}
 	}
+	return inhSortedKeys(seen)
 }
 
-// keys returns the alerts notified so far, sorted.
-func (w *inhWebhook) keys() []inhKey {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return inhSortedKeys(w.seen)
-}
-
-func (w *inhWebhook) payloads() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.raw)
-}
-
-// inhPost posts alerts to /api/v2/alerts, starting now (Alertmanager
-// resolves them after its resolve_timeout, 5m, far beyond the test).
-func inhPost(t *testing.T, client *http.Client, base string, alerts []map[string]string) {
+// postAlerts posts alerts to Alertmanager's /api/v2/alerts, starting now
+// (Alertmanager resolves them after its resolve_timeout, 5m, far beyond
+// the test).
+func (s *server) postAlerts(t *testing.T, alerts []map[string]string) {
 	t.Helper()
 	type postable struct {
 		Labels       map[string]string `json:"labels"`
@@ -236,7 +183,7 @@ func inhPost(t *testing.T, client *http.Client, base string, alerts []map[string
 	for _, l := range alerts {
 		body = append(body, postable{
 			Labels:       l,
-			Annotations:  map[string]string{"summary": l["alertname"] + " on " + l["instance"]},
+			Annotations:  map[string]string{"summary": l["alertname"]},
 			StartsAt:     time.Now().UTC(),
 			GeneratorURL: "http://prometheus.invalid/graph",
 		})
@@ -245,45 +192,24 @@ func inhPost(t *testing.T, client *http.Client, base string, alerts []map[string
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Post(base+"/alerts", "application/json", bytes.NewReader(b))
+	resp, err := http.Post("http://"+s.addr+"/api/v2/alerts", "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close() //nolint:errcheck // read below; nothing to report on close
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s/alerts: %s: %s", base, resp.Status, msg)
+		t.Fatalf("POST /api/v2/alerts: %s: %s", resp.Status, msg)
 	}
 }
 
-// inhStatus returns the state of every alert Alertmanager holds, from
-// GET /api/v2/alerts: "active", or "suppressed by K, ..." naming the
-// alerts that inhibit it.
-func inhStatus(t *testing.T, client *http.Client, base string) map[inhKey]string {
+// inhStatus returns the state of every alert Alertmanager holds: "active",
+// or "suppressed by K, ..." naming the alerts that inhibit it.
+func inhStatus(ctx context.Context, t *testing.T, am *server) map[inhKey]string {
 	t.Helper()
-	resp, err := client.Get(base + "/alerts")
+	alerts, err := am.amAlerts(ctx)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close() //nolint:errcheck // read below; nothing to report on close
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/alerts: %s: %s", base, resp.Status, body)
-	}
-	var alerts []struct {
-		Fingerprint string            `json:"fingerprint"`
-		Labels      map[string]string `json:"labels"`
-		Status      struct {
-			State       string   `json:"state"`
-			InhibitedBy []string `json:"inhibitedBy"`
-			SilencedBy  []string `json:"silencedBy"`
-		} `json:"status"`
-	}
-	if err := json.Unmarshal(body, &alerts); err != nil {
-		t.Fatalf("GET %s/alerts: %v: %s", base, err, body)
 	}
 	byFingerprint := map[string]inhKey{}
 	for _, a := range alerts {
@@ -310,83 +236,6 @@ func inhStatus(t *testing.T, client *http.Client, base string) map[inhKey]string
 		state[inhKey{a.Labels["alertname"], a.Labels["instance"]}] = s
 	}
 	return state
-}
-
-// startInhibitAlertmanager runs Alertmanager with config on a free
-// loopback port, without clustering, until the test ends, and returns its
-// address once it is ready.
-func startInhibitAlertmanager(t *testing.T, client *http.Client, config string) string {
-	t.Helper()
-	bin := "/usr/bin/prometheus-alertmanager"
-	if p := os.Getenv("ALERTMANAGER"); p != "" {
-		bin = p
-	}
-	if _, err := exec.LookPath(bin); err != nil {
-		t.Fatalf("%s not found (%v): apt-get install prometheus-alertmanager (or `make deps`), or set ALERTMANAGER to its path", bin, err)
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	cmd := exec.Command(bin,
-		"--config.file="+file,
-		"--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--cluster.listen-address=", // a single instance: no gossip port
-	)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // its status is in its log; it is killed at the end
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("alertmanager.yml:\n%s\nAlertmanager log:\n%s", config, log.String())
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatal("Alertmanager exited at start-up") // its log follows
-		case <-ctx.Done():
-			t.Fatalf("Alertmanager not ready on %s within 30s (last error: %v)", addr, err) // its log follows
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // inhWait polls cond every 100ms until it holds (true) or limit passes

@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e || integration
 
 package prometheus
 
@@ -25,7 +25,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The Prometheus side of the fleet test: a real Prometheus and Alertmanager
+// The Prometheus side of the fleet test (e2e) and the inhibition test
+// (integration): a real Prometheus and Alertmanager
 // from Debian's packages, started on loopback ports with throw-away storage,
 // and the webhook receiver Alertmanager notifies.
 
@@ -183,8 +184,9 @@ func startAlertmanager(t *testing.T, webhookURL string, r amRoute, inhibit strin
 
 // amAlert is an alert as Alertmanager's /api/v2/alerts shows it.
 type amAlert struct {
-	Labels map[string]string `json:"labels"`
-	Status struct {
+	Fingerprint string            `json:"fingerprint"`
+	Labels      map[string]string `json:"labels"`
+	Status      struct {
 		State       string   `json:"state"` // active, suppressed or unprocessed
 		InhibitedBy []string `json:"inhibitedBy"`
 		SilencedBy  []string `json:"silencedBy"`
