@@ -21,7 +21,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # with.
 APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
                 gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter \
-                debootstrap e2fsprogs qemu-system-x86
+                debootstrap e2fsprogs qemu-system-x86 zsh man-db
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
@@ -70,14 +70,17 @@ lint:
 	$(GO) vet ./...
 	cd deploy/grafana && $(GO) vet ./...
 	cd deploy/mixin && $(GO) vet ./...
+	cd deploy/packaging/notices && $(GO) vet ./...
 	$(GOLANGCI_LINT) run --build-tags e2e,integration ./...
 	cd deploy/mixin && $(GOLANGCI_LINT) run ./...
+	cd deploy/packaging/notices && $(GOLANGCI_LINT) run ./...
 
 # Test tiers (docs/development.md): unit runs anywhere, as any user;
 # integration needs root and the packages deps installs, and runs the real
 # binary against this kernel and /dev/kmsg; e2e boots kernels in QEMU.
 unit:
 	$(GO) test -race -count=1 -v ./... $(NOSKIP)
+	cd deploy/packaging/notices && $(GO) test -race -count=1 -v ./... $(NOSKIP)
 
 integration:
 	$(GO) test -race -count=1 -v -tags integration ./cmd/... ./kmsg/... ./probe/... $(NOSKIP)

@@ -90,7 +90,7 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	flag.AddFlags(app, opts.log)
 	opts.web = kingpinflag.AddFlags(app, ":10335")
 
-	app.Flag("config.file", "YAML file listing the probes to run (see deploy/config/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
+	app.Flag("config.file", "YAML file listing the probes to run (the packages install a commented example as /etc/syscheckd/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metrics.path)
 	app.Flag("web.disable-exporter-metrics", "Exclude metrics about syscheckd itself (go_*, process_*, promhttp_*).").BoolVar(&cl.exporterMetricsOff)

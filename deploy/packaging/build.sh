@@ -3,11 +3,24 @@
 #
 #   deploy/packaging/build.sh OUTDIR
 #
+# Besides the binary, it generates from that very binary what the packages
+# ship about it, so that none of it is written by hand or can go stale:
+#   - the man page syscheckd(1): kingpin's --help-man (the flags, their
+#     defaults and help) with a fixed header and the FILES, EXIT STATUS,
+#     SIGNALS and SEE ALSO sections of man/syscheckd.1.tail, gzip -9n;
+#   - the bash and zsh completions (--completion-script-bash, -zsh);
+#   - the license notices of every module linked into the binary: the
+#     Debian copyright file (DEP-5, copyright below as its header) and a
+#     plain-text third-party notices file for the rpm, by notices/ (its own
+#     Go module, so its dependency stays out of syscheckd's).
+#
 # Environment (all optional):
 #   SYSCHECKD_VERSION     package version (default 0.1.0), semver, no leading v
 #   SYSCHECKD_BINARY      a prebuilt static binary to ship; by default
 #                         ./cmd/syscheckd is built with CGO_ENABLED=0
 #   SYSCHECKD_MAINTAINER  "Name <address>" for the package metadata
+#   SOURCE_DATE_EPOCH     the man page's date (default: the newest entry of
+#                         changelog.yaml), for reproducible packages
 #   NFPM                  the nfpm command; by default nfpm v2.45.2 is run
 #                         from the Go module proxy (later versions fail to
 #                         download), outside syscheckd's own module graph
@@ -50,7 +63,99 @@ if [ ! -x "$SYSCHECKD_BINARY" ]; then
 	echo "$0: $SYSCHECKD_BINARY is not an executable file" >&2
 	exit 1
 fi
-export SYSCHECKD_VERSION SYSCHECKD_BINARY SYSCHECKD_MAINTAINER
+
+# Everything generated goes to $gen, which nfpm.yaml reads as
+# ${SYSCHECKD_GENERATED}.
+gen=$tmp/generated
+mkdir "$gen"
+
+# The man page. kingpin's header puts the whole multi-line version.Print in
+# .TH and names no description, and its text is not escaped for roff: keep
+# its DESCRIPTION and OPTIONS sections only, escape them, and frame them.
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+	mandate=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
+else
+	mandate=$(sed -n 's/^ *date: *\([0-9-]\{10\}\).*/\1/p' "$here/changelog.yaml" | head -1)
+fi
+"$SYSCHECKD_BINARY" --help-man >"$tmp/kingpin.1"
+grep -q '^\.SH "OPTIONS"$' "$tmp/kingpin.1" || {
+	echo "$0: $SYSCHECKD_BINARY --help-man printed no OPTIONS section" >&2
+	exit 1
+}
+# roff escapes for kingpin's text lines: a backslash is \e, a line may not
+# start with . or ', and the dashes of options (--web.listen-address, -h)
+# are minus signs (\-), so that they can be searched for and copied. Its .TP lines stay as they are;
+# its flag lines (\fB--flag=DEFAULT\fR) keep their font escapes.
+roff_text='
+	/^\.TP$/b
+	/^\\fB.*\\fR$/{
+		s/^\\fB\(.*\)\\fR$/\1/
+		s/\\/\\e/g
+		s/-/\\-/g
+		s/^/\\fB/
+		s/$/\\fR/
+		b
+	}
+	s/\\/\\e/g
+	s/^\([.'"'"']\)/\\\&\1/
+	s/--/\\-\\-/g
+	s/\(^\|[^[:alnum:]\\/]\)-\([[:alnum:]]\)/\1\\-\2/g
+	:option
+	s/\(\\-\\-[[:alnum:]._]*\(\\-[[:alnum:]._]*\)*\)-\([[:alnum:]]\)/\1\\-\3/
+	t option
+'
+{
+	printf '.TH SYSCHECKD 1 "%s" "syscheckd %s" "User Commands"\n' "$mandate" "$SYSCHECKD_VERSION"
+	printf '.SH NAME\nsyscheckd \\- probe a custom Linux system call and export the results as Prometheus metrics\n'
+	printf '.SH SYNOPSIS\n.B syscheckd\n.RI [ flags ]\n'
+	printf '.SH DESCRIPTION\n'
+	sed -n '/^\.SH "DESCRIPTION"$/,/^\.SH "OPTIONS"$/{/^\.SH/d;/^$/d;p}' "$tmp/kingpin.1" | sed "$roff_text"
+	printf '.PP\nUnder systemd the daemon runs as \\fBsyscheckd.service\\fR, with its flags in the\n'
+	printf '\\fBARGS\\fR variable of the environment file listed under \\fBFILES\\fR.\n'
+	printf '.SH OPTIONS\n'
+	sed -n '/^\.SH "OPTIONS"$/,/^\.SH /{/^\.SH/d;p}' "$tmp/kingpin.1" | sed "$roff_text"
+	cat "$here/man/syscheckd.1.tail"
+} >"$gen/syscheckd.1"
+gzip -9n <"$gen/syscheckd.1" >"$gen/syscheckd.1.gz"
+
+"$SYSCHECKD_BINARY" --completion-script-bash >"$gen/syscheckd.bash"
+# kingpin's zsh script defines _syscheckd and calls compdef when sourced.
+# Installed in $fpath, zsh autoloads the file as the body of _syscheckd, so
+# the first <TAB> would only define the function and complete nothing: call
+# it then, as cobra's scripts do.
+{
+	"$SYSCHECKD_BINARY" --completion-script-zsh
+	cat <<-'ZSH'
+
+		# Autoloaded from $fpath, this file is the body of _syscheckd: run the
+		# function it just defined (not when the file is sourced).
+		if [ "$funcstack[1]" = "_syscheckd" ]; then
+		    _syscheckd "$@"
+		fi
+	ZSH
+} >"$gen/_syscheckd"
+
+(
+	cd "$here/notices"
+	go run . -binary "$SYSCHECKD_BINARY" -module-root "$root" \
+		-copyright-header "$here/copyright" \
+		-copyright "$gen/copyright" -notices "$gen/THIRD_PARTY_NOTICES"
+)
+
+# The mixin's sources, in their directories: dashboards/dashboards.libsonnet
+# imports ../../grafana/syscheckd.json, which nfpm.yaml installs beside it.
+mkdir "$gen/mixin"
+(cd "$root/deploy/mixin" && find . -name '*.libsonnet' -type f) | LC_ALL=C sort | while read -r f; do
+	install -D -m 0644 "$root/deploy/mixin/$f" "$gen/mixin/$f"
+done
+[ -f "$gen/mixin/mixin.libsonnet" ] || {
+	echo "$0: deploy/mixin/mixin.libsonnet is missing" >&2
+	exit 1
+}
+chmod -R u=rwX,go=rX "$gen/mixin"
+
+SYSCHECKD_GENERATED=$gen
+export SYSCHECKD_VERSION SYSCHECKD_BINARY SYSCHECKD_MAINTAINER SYSCHECKD_GENERATED
 
 cd "$root"
 for packager in deb rpm; do

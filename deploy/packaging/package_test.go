@@ -4,11 +4,16 @@ package packaging
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -67,32 +72,79 @@ func daemonBinary(t *testing.T, root string) string {
 }
 
 // shipped maps each file in the packages to the repository file it must be a
-// byte-for-byte copy of.
+// byte-for-byte copy of ("" for what build.sh generates, checked by
+// TestPackages/generated instead).
 type shipped struct {
 	path, src string
 	mode      string // as ls -l prints it
 }
 
-func debFiles(bin string) []shipped {
-	return []shipped{
-		{"/etc/default/syscheckd", "deploy/systemd/default", "-rw-r--r--"},
-		{"/lib/systemd/system/syscheckd.service", "deploy/systemd/syscheckd.service", "-rw-r--r--"},
-		{"/lib/systemd/system/syscheckd.socket", "deploy/systemd/syscheckd.socket", "-rw-r--r--"},
+// common is what both packages ship at the same place.
+func common(t *testing.T, root, bin string) []shipped {
+	files := []shipped{
+		{"/etc/syscheckd/syscheckd.yml", "deploy/config/syscheckd.yml", "-rw-r--r--"},
 		{"/usr/bin/syscheckd", bin, "-rwxr-xr-x"},
-		{"/usr/share/doc/syscheckd/changelog.Debian.gz", "", "-rw-r--r--"},
-		{"/usr/share/doc/syscheckd/copyright", "deploy/packaging/copyright", "-rw-r--r--"},
-		{"/usr/share/lintian/overrides/syscheckd", "deploy/packaging/lintian/overrides", "-rw-r--r--"},
+		{"/usr/share/bash-completion/completions/syscheckd", "", "-rw-r--r--"},
+		{"/usr/share/man/man1/syscheckd.1.gz", "", "-rw-r--r--"},
+		{"/usr/share/syscheckd/grafana/syscheckd.json", "deploy/grafana/syscheckd.json", "-rw-r--r--"},
+		{"/usr/share/syscheckd/prometheus/alertmanager-inhibit.yml", "deploy/prometheus/alertmanager-inhibit.yml", "-rw-r--r--"},
+		{"/usr/share/syscheckd/prometheus/runbook.md", "deploy/prometheus/runbook.md", "-rw-r--r--"},
+		{"/usr/share/syscheckd/prometheus/syscheckd.rules.yml", "deploy/prometheus/syscheckd.rules.yml", "-rw-r--r--"},
 	}
+	// Every .libsonnet of the mixin, whatever its directory.
+	mixin := filepath.Join(root, "deploy/mixin")
+	err := filepath.WalkDir(mixin, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".libsonnet") {
+			return err
+		}
+		rel, err := filepath.Rel(mixin, path)
+		files = append(files, shipped{"/usr/share/syscheckd/mixin/" + filepath.ToSlash(rel), "deploy/mixin/" + filepath.ToSlash(rel), "-rw-r--r--"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
-func rpmFiles(bin string) []shipped {
-	return []shipped{
-		{"/etc/default/syscheckd", "deploy/systemd/default", "-rw-r--r--"},
-		{"/usr/bin/syscheckd", bin, "-rwxr-xr-x"},
-		{"/usr/lib/systemd/system/syscheckd.service", "deploy/systemd/syscheckd.service", "-rw-r--r--"},
-		{"/usr/lib/systemd/system/syscheckd.socket", "deploy/systemd/syscheckd.socket", "-rw-r--r--"},
-		{"/usr/share/licenses/syscheckd/copyright", "deploy/packaging/copyright", "-rw-r--r--"},
-	}
+func sorted(files []shipped) []shipped {
+	slices.SortFunc(files, func(a, b shipped) int { return strings.Compare(a.path, b.path) })
+	return files
+}
+
+func debFiles(t *testing.T, root, bin string) []shipped {
+	return sorted(append(common(t, root, bin),
+		shipped{"/etc/default/syscheckd", "deploy/systemd/default", "-rw-r--r--"},
+		shipped{"/lib/systemd/system/syscheckd.service", "deploy/systemd/syscheckd.service", "-rw-r--r--"},
+		shipped{"/lib/systemd/system/syscheckd.socket", "deploy/systemd/syscheckd.socket", "-rw-r--r--"},
+		shipped{"/usr/share/doc/syscheckd/changelog.Debian.gz", "", "-rw-r--r--"},
+		shipped{"/usr/share/doc/syscheckd/copyright", "", "-rw-r--r--"},
+		shipped{"/usr/share/lintian/overrides/syscheckd", "deploy/packaging/lintian/overrides", "-rw-r--r--"},
+		shipped{"/usr/share/zsh/vendor-completions/_syscheckd", "", "-rw-r--r--"},
+	))
+}
+
+// rpmDirs are the directories the rpm owns: its own, not the system's.
+var rpmDirs = []string{
+	"/etc/syscheckd",
+	"/usr/share/licenses/syscheckd",
+	"/usr/share/syscheckd",
+	"/usr/share/syscheckd/grafana",
+	"/usr/share/syscheckd/mixin",
+	"/usr/share/syscheckd/prometheus",
+}
+
+func rpmFiles(t *testing.T, root, bin string) []shipped {
+	return sorted(append(common(t, root, bin),
+		shipped{"/etc/sysconfig/syscheckd", "deploy/systemd/default", "-rw-r--r--"},
+		shipped{"/usr/lib/systemd/system-preset/50-syscheckd.preset", "deploy/systemd/50-syscheckd.preset", "-rw-r--r--"},
+		shipped{"/usr/lib/systemd/system/syscheckd.service", "deploy/systemd/syscheckd.service", "-rw-r--r--"},
+		shipped{"/usr/lib/systemd/system/syscheckd.socket", "deploy/systemd/syscheckd.socket", "-rw-r--r--"},
+		shipped{"/usr/share/licenses/syscheckd/LICENSE", "LICENSE", "-rw-r--r--"},
+		// Compared with a second run of the generator in TestPackages.
+		shipped{"/usr/share/licenses/syscheckd/THIRD_PARTY_NOTICES", "", "-rw-r--r--"},
+		shipped{"/usr/share/zsh/site-functions/_syscheckd", "", "-rw-r--r--"},
+	))
 }
 
 func readSource(t *testing.T, root, src string) []byte {
@@ -128,8 +180,17 @@ func TestPackages(t *testing.T) {
 		}
 	}
 
+	tree := t.TempDir()
+	run(t, ".", nil, dpkgDeb, "-x", deb, tree)
+	// The license notices once more, from the same binary: what the
+	// packages hold must be this, byte for byte (reproducible).
+	regen := t.TempDir()
+	run(t, root, nil, "go", "run", "-C", "deploy/packaging/notices", ".",
+		"-binary", bin, "-module-root", root, "-copyright-header", filepath.Join(root, "deploy/packaging/copyright"),
+		"-copyright", filepath.Join(regen, "copyright"), "-notices", filepath.Join(regen, "THIRD_PARTY_NOTICES"))
+
 	t.Run("deb/contents", func(t *testing.T) {
-		want := debFiles(bin)
+		want := debFiles(t, root, bin)
 		// dpkg-deb -c: "-rw-r--r-- root/root  1276 2026-01-01 00:00 ./etc/default/syscheckd"
 		got := map[string]string{}
 		for line := range strings.Lines(run(t, ".", nil, dpkgDeb, "-c", deb)) {
@@ -154,8 +215,6 @@ func TestPackages(t *testing.T) {
 			t.Fatalf("deb files:\n got %q\nwant %q", gotPaths, wantPaths)
 		}
 
-		tree := t.TempDir()
-		run(t, ".", nil, dpkgDeb, "-x", deb, tree)
 		for _, w := range want {
 			if w.src == "" {
 				continue
@@ -190,7 +249,7 @@ func TestPackages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("no conffiles: %v", err)
 		}
-		if got, want := strings.Fields(string(conffiles)), []string{"/etc/default/syscheckd"}; !slices.Equal(got, want) {
+		if got, want := strings.Fields(string(conffiles)), []string{"/etc/default/syscheckd", "/etc/syscheckd/syscheckd.yml"}; !slices.Equal(got, want) {
 			t.Errorf("conffiles %q, want %q", got, want)
 		}
 		for script, src := range map[string]string{
@@ -213,32 +272,46 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
+	// lintian must find no error and no warning; the info and pedantic
+	// tags are logged for the record. Overrides are in lintian/overrides,
+	// each with its reason.
 	t.Run("deb/lintian", func(t *testing.T) {
-		cmd := exec.CommandContext(t.Context(), lintian, "--no-tag-display-limit", deb)
+		cmd := exec.CommandContext(t.Context(), lintian, "--info", "--display-info", "--pedantic",
+			"--tag-display-limit", "0", "--fail-on", "error,warning", deb)
 		output, err := cmd.CombinedOutput()
-		var errs []string
+		var bad []string
 		for line := range strings.Lines(string(output)) {
-			if strings.HasPrefix(line, "E: ") {
-				errs = append(errs, strings.TrimSpace(line))
+			if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+				bad = append(bad, strings.TrimSpace(line))
 			}
 		}
-		t.Logf("lintian:\n%s", output)
-		if len(errs) > 0 {
-			t.Fatalf("lintian reports errors:\n%s", strings.Join(errs, "\n"))
+		t.Logf("lintian --info --display-info --pedantic:\n%s", output)
+		if len(bad) > 0 {
+			t.Fatalf("lintian reports errors or warnings:\n%s", strings.Join(bad, "\n"))
 		}
-		// Exit status 1 means tags at --fail-on's level (errors by default),
-		// anything else that lintian itself broke.
+		// Exit status 1 means tags at --fail-on's level, anything else that
+		// lintian itself broke.
 		if err != nil {
 			t.Fatalf("lintian failed: %v", err)
 		}
 	})
 
+	t.Run("generated", func(t *testing.T) { checkGenerated(t, root, bin, tree, regen) })
+
 	t.Run("rpm", func(t *testing.T) {
-		want := rpmFiles(bin)
-		var wantPaths []string
+		want := rpmFiles(t, root, bin)
+		dirs := slices.Clone(rpmDirs)
+		for _, w := range want {
+			// The mixin's subdirectories, as type: tree makes them.
+			if d := filepath.Dir(w.path); strings.HasPrefix(d, "/usr/share/syscheckd/mixin/") && !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+		}
+		wantPaths := slices.Clone(dirs)
 		for _, w := range want {
 			wantPaths = append(wantPaths, w.path)
 		}
+		slices.Sort(wantPaths)
 		gotPaths := strings.Fields(run(t, ".", nil, rpmBin, "-qlp", rpm))
 		if !slices.Equal(gotPaths, wantPaths) {
 			t.Fatalf("rpm files:\n got %q\nwant %q", gotPaths, wantPaths)
@@ -262,14 +335,34 @@ func TestPackages(t *testing.T) {
 			if f[4] != modes[w.mode] || f[5] != "root" || f[6] != "root" {
 				t.Errorf("%s: mode %s owner %s:%s, want %s root:root", w.path, f[4], f[5], f[6], modes[w.mode])
 			}
-			if got, want := f[3], sha256Hex(readSource(t, root, w.src)); got != want {
+			src := w.src
+			if w.path == "/usr/share/licenses/syscheckd/THIRD_PARTY_NOTICES" {
+				src = filepath.Join(regen, "THIRD_PARTY_NOTICES")
+			}
+			if src == "" {
+				continue
+			}
+			if got, want := f[3], sha256Hex(readSource(t, root, src)); got != want {
 				t.Errorf("%s in the rpm differs from %s (sha256 %s, want %s)", w.path, w.src, got, want)
 			}
 		}
 
+		for _, d := range dirs {
+			if f := dump[d]; f == nil || f[4] != "040755" || f[5] != "root" || f[6] != "root" {
+				t.Errorf("directory %s: rpm --dump %q, want mode 040755 root:root", d, f)
+			}
+		}
+
 		flags := run(t, ".", nil, rpmBin, "-qp", "--qf", `[%{FILENAMES} %{FILEFLAGS:fflags}\n]`, rpm)
-		if !strings.Contains(flags, "/etc/default/syscheckd cn\n") {
-			t.Errorf("/etc/default/syscheckd is not %%config(noreplace):\n%s", flags)
+		for _, want := range []string{
+			"/etc/sysconfig/syscheckd cn\n",     // %config(noreplace)
+			"/etc/syscheckd/syscheckd.yml cn\n", // %config(noreplace)
+			"/usr/share/licenses/syscheckd/LICENSE l\n",
+			"/usr/share/licenses/syscheckd/THIRD_PARTY_NOTICES l\n",
+		} {
+			if !strings.Contains(flags, want) {
+				t.Errorf("rpm file flags lack %q:\n%s", strings.TrimSpace(want), flags)
+			}
 		}
 
 		header := run(t, ".", nil, rpmBin, "-qp", "--qf", `%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}`, rpm)
@@ -286,6 +379,238 @@ func TestPackages(t *testing.T) {
 			if strings.TrimSpace(got) != strings.TrimSpace(string(readSource(t, root, src))) {
 				t.Errorf("rpm %%{%s} differs from %s:\n%s", tag, src, got)
 			}
+		}
+	})
+}
+
+// checkGenerated checks what build.sh generated from the binary, as the
+// .deb installs it in tree: the man page, the completions, the license
+// notices, and that the mixin's imports resolve where it is installed.
+func checkGenerated(t *testing.T, root, bin, tree, regen string) {
+	// The flags a user sees: kingpin completes all but the hidden ones.
+	var flags []string
+	for _, f := range strings.Fields(run(t, ".", nil, bin, "--completion-bash", "--")) {
+		if strings.HasPrefix(f, "--") {
+			flags = append(flags, f)
+		}
+	}
+	if !slices.Contains(flags, "--probe.syscall") || !slices.Contains(flags, "--web.listen-address") {
+		t.Fatalf("%s --completion-bash -- lists %q", bin, flags)
+	}
+
+	t.Run("man page", func(t *testing.T) {
+		page := filepath.Join(tree, "usr/share/man/man1/syscheckd.1.gz")
+		raw, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// gzip -9n: no name, no time stamp (bytes 4-7) in the header.
+		if len(raw) < 10 || raw[3]&0x08 != 0 || !bytes.Equal(raw[4:8], []byte{0, 0, 0, 0}) {
+			t.Errorf("syscheckd.1.gz carries a file name or time stamp: not reproducible (gzip -n)")
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		source, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(string(source), `\-`, "-")
+		for _, f := range flags {
+			if !strings.Contains(text, `\fB`+f) && !strings.Contains(text, `\fB-h, `+f) {
+				t.Errorf("the man page lacks %s", f)
+			}
+		}
+		for _, section := range []string{".SH NAME\nsyscheckd \\- ", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH FILES", ".SH \"EXIT STATUS\"", ".SH \"SEE ALSO\""} {
+			if !strings.Contains(string(source), section) {
+				t.Errorf("the man page lacks %q", section)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^\.TH SYSCHECKD 1 "[0-9]{4}-[0-9]{2}-[0-9]{2}" "syscheckd ` + regexp.QuoteMeta(testVersion) + `" "User Commands"$`).Match(source) {
+			t.Errorf("the man page's .TH line: %q", strings.SplitN(string(source), "\n", 2)[0])
+		}
+		manBin := testbed.RequireTool(t, "man", "apt-get install man-db")
+		cmd := exec.CommandContext(t.Context(), manBin, "--warnings", "-l", page)
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat", "LC_ALL=C.UTF-8")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("man --warnings -l: %v\n%s", err, stderr.String())
+		}
+		lines := strings.SplitAfter(stdout.String(), "\n")
+		head := strings.Join(lines[:min(20, len(lines))], "")
+		t.Logf("man -l syscheckd.1.gz | head -20:\n%s", head)
+	})
+
+	t.Run("bash completion", func(t *testing.T) {
+		bash := testbed.RequireTool(t, "bash", "apt-get install bash")
+		script := filepath.Join(tree, "usr/share/bash-completion/completions/syscheckd")
+		// What bash does on `syscheckd --web.<TAB>`: the completion runs
+		// the syscheckd on PATH with --completion-bash, which prints and
+		// exits before anything is probed.
+		cmd := exec.CommandContext(t.Context(), bash, "-c", `source "$1"
+			COMP_WORDS=(syscheckd --web.); COMP_CWORD=1; COMP_LINE="syscheckd --web."; COMP_POINT=${#COMP_LINE}
+			spec=$(complete -p syscheckd) || exit 1
+			fn=${spec#*-F }; fn=${fn%% *}
+			"$fn" syscheckd --web. syscheckd
+			printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash completion: %v\n%s", err, out)
+		}
+		got := strings.Fields(string(out))
+		slices.Sort(got)
+		var want []string
+		for _, f := range flags {
+			if strings.HasPrefix(f, "--web.") {
+				want = append(want, f)
+			}
+		}
+		slices.Sort(want)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("syscheckd --web.<TAB> completes %q, want %q", got, want)
+		}
+		if filepath.Base(bin) != "syscheckd" {
+			t.Errorf("the binary is %s: the completion runs `syscheckd`", bin)
+		}
+	})
+
+	t.Run("zsh completion", func(t *testing.T) {
+		dir := filepath.Join(tree, "usr/share/zsh/vendor-completions")
+		data, err := os.ReadFile(filepath.Join(dir, "_syscheckd"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(data), "#compdef syscheckd\n") {
+			t.Errorf("_syscheckd does not start with #compdef syscheckd:\n%s", data)
+		}
+		// As compinit autoloads it from $fpath, the first call must
+		// complete already; compadd, a builtin only inside completion
+		// widgets, is stood in for by a function that prints the matches.
+		zsh := testbed.RequireTool(t, "zsh", "apt-get install zsh")
+		cmd := exec.CommandContext(t.Context(), zsh, "-f", "-c", `fpath=("$1" $fpath); autoload -Uz _syscheckd
+			compadd() { [[ $1 == -a ]] && print -l -- ${(P)2} }
+			words=(syscheckd --web.); CURRENT=2
+			_syscheckd`, "zsh", dir)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("zsh completion: %v\n%s", err, out)
+		}
+		for _, f := range flags {
+			if strings.HasPrefix(f, "--web.") && !slices.Contains(strings.Fields(string(out)), f) {
+				t.Errorf("the first syscheckd --web.<TAB> in zsh does not offer %s; it offers:\n%s", f, out)
+			}
+		}
+	})
+
+	// Every module linked into the binary, as its build information lists
+	// it, has its paragraph in the copyright file with its license text,
+	// and its entry in the rpm's notices (same generator, checked in
+	// TestPackages/rpm for presence).
+	t.Run("license notices", func(t *testing.T) {
+		bi, err := buildinfo.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyright, err := os.ReadFile(filepath.Join(tree, "usr/share/doc/syscheckd/copyright"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The comments are wrapped: a module and its version may sit on two
+		// lines.
+		unwrapped := strings.ReplaceAll(string(copyright), "\n ", " ")
+		if len(bi.Deps) < 10 {
+			t.Fatalf("the binary's build information lists %d modules", len(bi.Deps))
+		}
+		for _, dep := range bi.Deps {
+			want := "Files: " + dep.Path + "/*\n"
+			if !strings.Contains(string(copyright), want) || !strings.Contains(unwrapped, " Go module "+dep.Path+" "+dep.Version+" ") {
+				t.Errorf("the copyright file has no paragraph for %s %s", dep.Path, dep.Version)
+			}
+		}
+		for _, want := range []string{
+			"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n",
+			"Files: go/*\n",
+			"Files: github.com/prometheus/client_golang/internal/github.com/golang/gddo/*\nCopyright: 2013 The Go Authors",
+			"Permission is hereby granted, free of charge", // the MIT text, not only its name
+			"/usr/share/common-licenses/Apache-2.0",
+		} {
+			if !strings.Contains(string(copyright), want) {
+				t.Errorf("the copyright file lacks %q", want)
+			}
+		}
+		data, err := os.ReadFile(filepath.Join(regen, "THIRD_PARTY_NOTICES"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dep := range bi.Deps {
+			if !strings.Contains(string(data), "\n"+dep.Path+" "+dep.Version+": ") {
+				t.Errorf("THIRD_PARTY_NOTICES has no license file of %s %s", dep.Path, dep.Version)
+			}
+		}
+		regenerated, err := os.ReadFile(filepath.Join(regen, "copyright"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(regenerated, copyright) {
+			t.Errorf("the copyright file is not reproducible: a second run of notices/ differs")
+		}
+	})
+
+	// The example configuration as installed is valid, and probes what the
+	// defaults probe (which is why ARGS can stay empty). --config.check
+	// only reads the file and uname: it calls nothing.
+	t.Run("example config", func(t *testing.T) {
+		out := run(t, ".", nil, bin, "--config.check", "--config.file="+filepath.Join(tree, "etc/syscheckd/syscheckd.yml"))
+		if !strings.Contains(out, "getProcessInfo: syscall 335 every 30s") {
+			t.Errorf("syscheckd --config.check of the installed example:\n%s\nwant the default probe, getProcessInfo: syscall 335 every 30s", out)
+		}
+	})
+
+	// dashboards.libsonnet imports ../../grafana/syscheckd.json: every
+	// import of the installed mixin must find its file where it is
+	// installed.
+	t.Run("mixin imports", func(t *testing.T) {
+		mixin := filepath.Join(tree, "usr/share/syscheckd/mixin")
+		imp := regexp.MustCompile(`\bimport(?:str|bin)?\s+['"]([^'"]+)['"]`)
+		n := 0
+		err := filepath.WalkDir(mixin, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			var code strings.Builder
+			for line := range strings.Lines(string(data)) {
+				if l := strings.TrimSpace(line); !strings.HasPrefix(l, "//") && !strings.HasPrefix(l, "#") {
+					code.WriteString(line)
+				}
+			}
+			for _, m := range imp.FindAllStringSubmatch(code.String(), -1) {
+				// The mixin's own files import relative to themselves, or
+				// to the mixin's root (jsonnet -J).
+				n++
+				if _, err := os.Stat(filepath.Join(filepath.Dir(path), m[1])); err == nil {
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(mixin, m[1])); err == nil {
+					continue
+				}
+				rel, _ := filepath.Rel(tree, path)
+				t.Errorf("/%s imports %q, which is not installed", rel, m[1])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("no imports found in the installed mixin")
 		}
 	})
 }

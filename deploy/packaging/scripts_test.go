@@ -104,40 +104,42 @@ func TestMaintainerScripts(t *testing.T) {
 		{name: "deb postrm upgrade", script: "postrm.sh", args: []string{"upgrade", "1.2.3-1"}, running: true},
 		{
 			name: "rpm install in a chroot", script: "rpm/post.sh", args: []string{"1"},
-			wantCalls: []string{"systemctl --no-reload enable syscheckd.service"},
+			wantCalls: []string{"systemctl --no-reload preset syscheckd.service"},
 		},
 		{
+			// %systemd_post: the preset policy decides, nothing starts.
 			name: "rpm install", script: "rpm/post.sh", args: []string{"1"}, running: true,
 			wantCalls: []string{
-				"systemctl --no-reload enable syscheckd.service",
+				"systemctl --no-reload preset syscheckd.service",
 				"systemctl daemon-reload",
-				"systemctl start syscheckd.service",
 			},
 		},
 		{
+			// The admin's enable/disable choice stays; %postun restarts.
 			name: "rpm upgrade", script: "rpm/post.sh", args: []string{"2"}, running: true,
-			wantCalls: []string{
-				"systemctl daemon-reload",
-				"systemctl try-restart syscheckd.service",
-			},
+			wantCalls: []string{"systemctl daemon-reload"},
 		},
 		{
 			name: "rpm removal", script: "rpm/preun.sh", args: []string{"0"}, running: true,
-			wantCalls: []string{
-				"systemctl --no-reload disable syscheckd.service syscheckd.socket",
-				"systemctl stop syscheckd.socket syscheckd.service",
-			},
+			wantCalls: []string{"systemctl --no-reload disable --now syscheckd.service syscheckd.socket"},
 		},
 		{
 			name: "rpm removal in a chroot", script: "rpm/preun.sh", args: []string{"0"},
-			wantCalls: []string{"systemctl --no-reload disable syscheckd.service syscheckd.socket"},
+			wantCalls: []string{"systemctl --no-reload disable --now syscheckd.service syscheckd.socket"},
 		},
 		{name: "rpm upgrade preun", script: "rpm/preun.sh", args: []string{"1"}, running: true},
 		{
 			name: "rpm removed", script: "rpm/postun.sh", args: []string{"0"}, running: true,
 			wantCalls: []string{"systemctl daemon-reload"},
 		},
+		{
+			// %systemd_postun_with_restart: try-restart starts nothing
+			// that was stopped.
+			name: "rpm upgraded", script: "rpm/postun.sh", args: []string{"1"}, running: true,
+			wantCalls: []string{"systemctl daemon-reload", "systemctl try-restart syscheckd.service"},
+		},
 		{name: "rpm removed in a chroot", script: "rpm/postun.sh", args: []string{"0"}},
+		{name: "rpm upgraded in a chroot", script: "rpm/postun.sh", args: []string{"1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

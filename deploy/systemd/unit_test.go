@@ -246,7 +246,6 @@ func TestServiceSettings(t *testing.T) {
 		{"NotifyAccess", "main"},
 		{"ExecStart", "/usr/bin/syscheckd $ARGS"},
 		{"ExecReload", "/bin/kill -HUP $MAINPID"},
-		{"EnvironmentFile", "-/etc/default/syscheckd"},
 		{"Restart", "on-failure"},
 		{"DynamicUser", "yes"},
 		{"NoNewPrivileges", "yes"},
@@ -260,6 +259,10 @@ func TestServiceSettings(t *testing.T) {
 		if got := u.last("Service", c.key); got != c.want {
 			t.Errorf("[Service] %s=%q, want %q", c.key, got, c.want)
 		}
+	}
+	// The .deb ships /etc/default/syscheckd, the .rpm /etc/sysconfig/syscheckd.
+	if got, want := u["Service"]["EnvironmentFile"], []string{"-/etc/default/syscheckd", "-/etc/sysconfig/syscheckd"}; !slices.Equal(got, want) {
+		t.Errorf("[Service] EnvironmentFile=%q, want %q (each optional)", got, want)
 	}
 	if u.last("Service", "WatchdogSec") == "" {
 		t.Errorf("[Service] WatchdogSec= is unset; the daemon pings the watchdog and relies on it")
@@ -307,7 +310,8 @@ func TestSocketSettings(t *testing.T) {
 	}
 }
 
-// TestDefaultFile checks that /etc/default/syscheckd sets ARGS to nothing and
+// TestDefaultFile checks that /etc/default/syscheckd (and the rpm's
+// /etc/sysconfig/syscheckd, the same file) sets ARGS to nothing and
 // that every example in it is a comment: the file is read both by systemd's
 // EnvironmentFile= and, by habit, by admins' shells.
 func TestDefaultFile(t *testing.T) {
@@ -329,5 +333,69 @@ func TestDefaultFile(t *testing.T) {
 	out, err := exec.CommandContext(t.Context(), sh, "-ec", `. ./default; printf '%s' "${ARGS-unset}"`).CombinedOutput()
 	if err != nil || len(out) != 0 {
 		t.Errorf("sourcing default: err=%v, ARGS=%q, want empty", err, out)
+	}
+}
+
+// TestPreset applies the rpm's vendor preset the way its %post does
+// (systemctl preset, offline on a --root) next to Fedora's catch-all
+// 99-default-disable.preset: the service is enabled; a site preset in
+// /etc/systemd/system-preset that sorts earlier and says disable wins.
+func TestPreset(t *testing.T) {
+	systemctl := testbed.RequireTool(t, "systemctl", "apt-get install systemd")
+	data, err := os.ReadFile("50-syscheckd.preset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for line := range strings.Lines(string(data)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			rules = append(rules, line)
+		}
+	}
+	if want := []string{"enable syscheckd.service"}; !slices.Equal(rules, want) {
+		t.Errorf("50-syscheckd.preset rules %q, want %q (never the socket: it needs --web.systemd-socket)", rules, want)
+	}
+
+	for _, tc := range []struct {
+		name, site string
+		enabled    bool
+	}{
+		{"vendor preset before the distribution's default-disable", "", true},
+		{"a site preset sorting earlier disables", "disable syscheckd.service\n", false},
+		{"a site catch-all sorting earlier disables", "disable *\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, name := range unitFiles {
+				copyFile(t, name, filepath.Join(root, "usr/lib/systemd/system", name))
+			}
+			copyFile(t, "50-syscheckd.preset", filepath.Join(root, "usr/lib/systemd/system-preset/50-syscheckd.preset"))
+			write := func(path, text string) {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(filepath.Join(root, "usr/lib/systemd/system-preset/99-default-disable.preset"), "disable *\n")
+			if tc.site != "" {
+				write(filepath.Join(root, "etc/systemd/system-preset/10-site.preset"), tc.site)
+			}
+			// %post's command, offline.
+			out, err := exec.CommandContext(t.Context(), systemctl, "--root="+root, "--no-reload", "preset", "syscheckd.service").CombinedOutput()
+			if err != nil {
+				t.Fatalf("systemctl preset: %v\n%s", err, out)
+			}
+			link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/syscheckd.service")
+			_, err = os.Lstat(link)
+			if enabled := err == nil; enabled != tc.enabled {
+				t.Errorf("after systemctl preset: enabled=%v, want %v (systemctl said %q)", enabled, tc.enabled, out)
+			}
+			socket := filepath.Join(root, "etc/systemd/system/sockets.target.wants/syscheckd.socket")
+			if _, err := os.Lstat(socket); err == nil {
+				t.Errorf("syscheckd.socket enabled by the preset")
+			}
+		})
 	}
 }

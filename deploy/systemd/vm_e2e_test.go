@@ -220,6 +220,15 @@ func checkStatus(t *testing.T, g vm, wantStatus string) map[string]string {
 	if uid, _ := strconv.Atoi(strings.Fields(kv["proc.Uid"] + " x")[0]); uid < 61184 || uid > 65519 {
 		t.Errorf("syscheckd runs as uid %q, want a dynamic user (61184-65519)", kv["proc.Uid"])
 	}
+	// What the package installs besides the daemon, and its example
+	// configuration, valid where it is installed.
+	for _, f := range []string{"/etc/syscheckd/syscheckd.yml", "/usr/share/man/man1/syscheckd.1.gz",
+		"/usr/share/bash-completion/completions/syscheckd", "/usr/share/zsh/vendor-completions/_syscheckd",
+		"/usr/share/syscheckd/prometheus/syscheckd.rules.yml", "/usr/share/syscheckd/grafana/syscheckd.json",
+		"/usr/share/syscheckd/mixin/mixin.libsonnet", "/usr/share/doc/syscheckd/copyright"} {
+		want(t, "status", kv, "file."+f, "present")
+	}
+	want(t, "status", kv, "config.check", "0")
 	t.Logf("in the guest, systemd-analyze security syscheckd: %s", kv["security"])
 	t.Logf("failed units in the guest: %q", kv["failed"])
 	if !strings.Contains(kv["security"], "Overall exposure level for syscheckd.service") {
@@ -269,7 +278,9 @@ func checkKernelIdentity(t *testing.T, g vm, m testbed.Metrics, kv map[string]st
 // boots the image; the probe succeeds under the hardened unit, which reads
 // the kernel's identity and health and then a kernel manifest; the watchdog
 // restarts a stopped daemon; an upgrade keeps the admin's ARGS; removal
-// stops the service; then the same with the .rpm.
+// stops the service; then the .rpm: its preset policy (a site's disable
+// wins, the package's enable beats a distribution's default-disable), an
+// upgrade that keeps ARGS and restarts, removal.
 func TestVMPatchedKernel(t *testing.T) {
 	// The image first: on a cold run debootstrap then overlaps with the
 	// kernel builds of deploy/kernel's tests, which hold the build lock.
@@ -358,14 +369,43 @@ func TestVMPatchedKernel(t *testing.T) {
 	want(t, "remove", kv, "dpkg", "0")
 	g.removed(t, "remove", kv)
 
-	// The .rpm's scripts on the same systemd: install enables and starts,
-	// an upgrade keeps the admin's ARGS and restarts, removal stops.
+	// The .rpm's scripts on the same systemd, under Fedora's catch-all
+	// 99-default-disable.preset. A site preset that sorts before the
+	// package's 50-syscheckd.preset and says disable wins: installed
+	// disabled and not started, and an upgrade keeps it so.
+	kv = g.step(t, "rpm-disabled", 4*time.Minute)
+	want(t, "rpm-disabled", kv, "install", "0")
+	want(t, "rpm-disabled", kv, "enabled", "disabled")
+	want(t, "rpm-disabled", kv, "active", "inactive")
+	want(t, "rpm-disabled", kv, "sysconfig", "present")
+	want(t, "rpm-disabled", kv, "default", "absent")
+	want(t, "rpm-disabled", kv, "upgrade", "0")
+	want(t, "rpm-disabled", kv, "upgraded", newVersion)
+	want(t, "rpm-disabled", kv, "upgraded.enabled", "disabled")
+	want(t, "rpm-disabled", kv, "upgraded.active", "inactive")
+	want(t, "rpm-disabled", kv, "erase", "0")
+	if _, err := testbed.Scrape(g.Addr); err == nil {
+		t.Errorf("rpm-disabled: the metrics port answers, but a disabled service must not have started")
+	}
+	t.Logf("rpm install, upgrade and removal under a site preset that disables: %s ms in the guest; "+
+		"installed: is-enabled %s, is-active %s; upgraded to %s: is-enabled %s, is-active %s",
+		kv["ms"], kv["enabled"], kv["active"], kv["upgraded"], kv["upgraded.enabled"], kv["upgraded.active"])
+	g.next(t)
+
+	// Without the site preset the package's enables the service but, as
+	// %systemd_post, does not start it; the admin does. An upgrade keeps
+	// the admin's ARGS in /etc/sysconfig/syscheckd and restarts.
 	kv = g.step(t, "rpm", 4*time.Minute)
 	want(t, "rpm", kv, "install", "0")
 	want(t, "rpm", kv, "version", oldVersion)
 	want(t, "rpm", kv, "enabled", "enabled")
+	want(t, "rpm", kv, "installed.active", "inactive")
 	want(t, "rpm", kv, "upgrade", "0")
 	want(t, "rpm", kv, "upgraded", newVersion)
+	want(t, "rpm", kv, "upgraded.enabled", "enabled")
+	t.Logf("rpm install, start, upgrade: %s ms in the guest; installed: is-enabled %s, is-active %s; "+
+		"upgraded to %s: is-enabled %s, %s", kv["ms"], kv["enabled"], kv["installed.active"],
+		kv["upgraded"], kv["upgraded.enabled"], kv["args"])
 	g.upgraded(t, "rpm", kv)
 
 	kv = g.step(t, "rpm-remove", 3*time.Minute)
