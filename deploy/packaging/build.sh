@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds the syscheckd .deb and .rpm into OUTDIR.
+# Builds the syscheckd .deb, .rpm and release tarball of each architecture
+# into OUTDIR, and OUTDIR/SHA256SUMS over every file it holds.
 #
 #   deploy/packaging/build.sh OUTDIR
 #
@@ -14,9 +15,16 @@
 #     plain-text third-party notices file for the rpm, by notices/ (its own
 #     Go module, so its dependency stays out of syscheckd's).
 #
+# The tarball, syscheckd-VERSION.linux-ARCH.tar.gz, holds the binary, the
+# example configuration, LICENSE and the third-party notices in a directory
+# of the same name, as Prometheus's own releases do.
+#
 # Environment (all optional):
 #   SYSCHECKD_VERSION     package version (default 0.1.0), semver, no leading v
-#   SYSCHECKD_BINARY      a prebuilt static binary to ship; by default
+#   SYSCHECKD_ARCH        Go architectures to build, amd64 and/or arm64
+#                         (default "amd64 arm64")
+#   SYSCHECKD_BINARY      a prebuilt static binary to ship, for the one
+#                         architecture SYSCHECKD_ARCH names; by default
 #                         ./cmd/syscheckd is built with CGO_ENABLED=0
 #   SYSCHECKD_MAINTAINER  "Name <address>" for the package metadata
 #   SOURCE_DATE_EPOCH     the man page's date (default: the newest entry of
@@ -39,29 +47,60 @@ out=$(cd "$1" && pwd)
 SYSCHECKD_VERSION=${SYSCHECKD_VERSION:-0.1.0}
 SYSCHECKD_MAINTAINER=${SYSCHECKD_MAINTAINER:-syscheckd developers <syscheckd@example.org>}
 NFPM=${NFPM:-go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2}
+SYSCHECKD_ARCH=${SYSCHECKD_ARCH:-amd64 arm64}
+for arch in $SYSCHECKD_ARCH; do
+	case $arch in
+	amd64 | arm64) ;;
+	*)
+		echo "$0: SYSCHECKD_ARCH: $arch is not amd64 or arm64" >&2
+		exit 2
+		;;
+	esac
+done
+if [ -n "${SYSCHECKD_BINARY:-}" ] && [ "$(echo "$SYSCHECKD_ARCH" | wc -w)" -ne 1 ]; then
+	echo "$0: SYSCHECKD_BINARY ships one binary: set SYSCHECKD_ARCH to its architecture" >&2
+	exit 2
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [ -z "${SYSCHECKD_BINARY:-}" ]; then
-	SYSCHECKD_BINARY=$tmp/syscheckd
+# build ARCH FILE builds ./cmd/syscheckd for linux/ARCH, statically.
+build() {
 	revision=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
 	(
 		cd "$root"
-		CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$1 go build -trimpath \
 			-ldflags "-s -w \
 				-X github.com/prometheus/common/version.Version=$SYSCHECKD_VERSION \
 				-X github.com/prometheus/common/version.Revision=$revision" \
-			-o "$SYSCHECKD_BINARY" ./cmd/syscheckd
+			-o "$2" ./cmd/syscheckd
 	)
+}
+
+# prebuilt is SYSCHECKD_BINARY, made absolute: the loop below exports
+# SYSCHECKD_BINARY to nfpm for each architecture in turn.
+prebuilt=${SYSCHECKD_BINARY:-}
+if [ -n "$prebuilt" ]; then
+	case $prebuilt in
+	/*) ;;
+	*) prebuilt=$(pwd)/$prebuilt ;;
+	esac
+	if [ ! -x "$prebuilt" ]; then
+		echo "$0: $prebuilt is not an executable file" >&2
+		exit 1
+	fi
 fi
-case $SYSCHECKD_BINARY in
-/*) ;;
-*) SYSCHECKD_BINARY=$(pwd)/$SYSCHECKD_BINARY ;;
-esac
-if [ ! -x "$SYSCHECKD_BINARY" ]; then
-	echo "$0: $SYSCHECKD_BINARY is not an executable file" >&2
-	exit 1
+
+# The man page and the completions come from a binary this machine can run:
+# the flags are the same on every architecture. That is the binary shipped
+# when it is this machine's, else one built from the same tree.
+hostarch=$(go env GOHOSTARCH)
+if [ -n "$prebuilt" ] && [ "$SYSCHECKD_ARCH" = "$hostarch" ]; then
+	docbin=$prebuilt
+else
+	docbin=$tmp/syscheckd-$hostarch
+	build "$hostarch" "$docbin"
 fi
 
 # Everything generated goes to $gen, which nfpm.yaml reads as
@@ -77,9 +116,9 @@ if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
 else
 	mandate=$(sed -n 's/^ *date: *\([0-9-]\{10\}\).*/\1/p' "$here/changelog.yaml" | head -1)
 fi
-"$SYSCHECKD_BINARY" --help-man >"$tmp/kingpin.1"
+"$docbin" --help-man >"$tmp/kingpin.1"
 grep -q '^\.SH "OPTIONS"$' "$tmp/kingpin.1" || {
-	echo "$0: $SYSCHECKD_BINARY --help-man printed no OPTIONS section" >&2
+	echo "$0: $docbin --help-man printed no OPTIONS section" >&2
 	exit 1
 }
 # roff escapes for kingpin's text lines: a backslash is \e, a line may not
@@ -118,13 +157,13 @@ roff_text='
 } >"$gen/syscheckd.1"
 gzip -9n <"$gen/syscheckd.1" >"$gen/syscheckd.1.gz"
 
-"$SYSCHECKD_BINARY" --completion-script-bash >"$gen/syscheckd.bash"
+"$docbin" --completion-script-bash >"$gen/syscheckd.bash"
 # kingpin's zsh script defines _syscheckd and calls compdef when sourced.
 # Installed in $fpath, zsh autoloads the file as the body of _syscheckd, so
 # the first <TAB> would only define the function and complete nothing: call
 # it then, as cobra's scripts do.
 {
-	"$SYSCHECKD_BINARY" --completion-script-zsh
+	"$docbin" --completion-script-zsh
 	cat <<-'ZSH'
 
 		# Autoloaded from $fpath, this file is the body of _syscheckd: run the
@@ -134,13 +173,6 @@ gzip -9n <"$gen/syscheckd.1" >"$gen/syscheckd.1.gz"
 		fi
 	ZSH
 } >"$gen/_syscheckd"
-
-(
-	cd "$here/notices"
-	go run . -binary "$SYSCHECKD_BINARY" -module-root "$root" \
-		-copyright-header "$here/copyright" \
-		-copyright "$gen/copyright" -notices "$gen/THIRD_PARTY_NOTICES"
-)
 
 # The mixin's sources, in their directories: dashboards/dashboards.libsonnet
 # imports ../../grafana/syscheckd.json, which nfpm.yaml installs beside it.
@@ -154,12 +186,42 @@ done
 }
 chmod -R u=rwX,go=rX "$gen/mixin"
 
-SYSCHECKD_GENERATED=$gen
-export SYSCHECKD_VERSION SYSCHECKD_BINARY SYSCHECKD_MAINTAINER SYSCHECKD_GENERATED
+export SYSCHECKD_VERSION SYSCHECKD_MAINTAINER
 
-cd "$root"
-for packager in deb rpm; do
-	# $NFPM is split on purpose: it is a command with arguments.
-	# shellcheck disable=SC2086
-	$NFPM package --config deploy/packaging/nfpm.yaml --packager "$packager" --target "$out/"
+for arch in $SYSCHECKD_ARCH; do
+	bin=${prebuilt:-$tmp/$arch/syscheckd}
+	[ -n "$prebuilt" ] || build "$arch" "$bin"
+	# What is the same for every architecture, and this one's notices.
+	archgen=$tmp/$arch/generated
+	mkdir -p "$archgen"
+	cp -R "$gen/." "$archgen/"
+	(
+		cd "$here/notices"
+		go run . -binary "$bin" -module-root "$root" \
+			-copyright-header "$here/copyright" \
+			-copyright "$archgen/copyright" -notices "$archgen/THIRD_PARTY_NOTICES"
+	)
+	SYSCHECKD_PACKAGE_ARCH=$arch SYSCHECKD_BINARY=$bin SYSCHECKD_GENERATED=$archgen
+	export SYSCHECKD_PACKAGE_ARCH SYSCHECKD_BINARY SYSCHECKD_GENERATED
+	for packager in deb rpm; do
+		# $NFPM is split on purpose: it is a command with arguments.
+		# shellcheck disable=SC2086
+		(cd "$root" && $NFPM package --config deploy/packaging/nfpm.yaml --packager "$packager" --target "$out/")
+	done
+
+	# The release tarball, reproducible: sorted, owned by root, dated as
+	# the man page.
+	name=syscheckd-$SYSCHECKD_VERSION.linux-$arch
+	mkdir "$tmp/$arch/$name"
+	install -m 0755 "$bin" "$tmp/$arch/$name/syscheckd"
+	install -m 0644 "$root/LICENSE" "$archgen/THIRD_PARTY_NOTICES" "$root/deploy/config/syscheckd.yml" "$tmp/$arch/$name/"
+	tar -C "$tmp/$arch" --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime="$mandate 00:00:00Z" -cf - "$name" | gzip -9n >"$out/$name.tar.gz"
 done
+
+# Checksums of everything in OUTDIR, as the release lists them.
+(
+	cd "$out"
+	find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort | xargs sha256sum >"$tmp/SHA256SUMS"
+	mv "$tmp/SHA256SUMS" SHA256SUMS
+)

@@ -1,5 +1,6 @@
-// Package packaging builds syscheckd's .deb and .rpm and tests them; it has
-// no Go API.
+// Package packaging builds syscheckd's .deb, .rpm and release tarball for
+// amd64 and arm64, with SHA256SUMS over them, and tests them; it has no Go
+// API.
 //
 // build.sh runs nfpm v2.45.2 (from the Go module proxy, outside syscheckd's
 // module graph) on nfpm.yaml. The packages hold the static binary at

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"debug/buildinfo"
+	"debug/elf"
 	"encoding/hex"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -52,11 +54,12 @@ func moduleRoot(t *testing.T) string {
 	return filepath.Dir(gomod)
 }
 
-// daemonBinary builds ./cmd/syscheckd statically, unless SYSCHECKD_BINARY
-// names a binary to package instead.
-func daemonBinary(t *testing.T, root string) string {
+// daemonBinary builds ./cmd/syscheckd statically for linux/goarch, unless
+// SYSCHECKD_BINARY names a binary of this machine's architecture to package
+// instead.
+func daemonBinary(t *testing.T, root, goarch string) string {
 	t.Helper()
-	if bin := os.Getenv("SYSCHECKD_BINARY"); bin != "" {
+	if bin := os.Getenv("SYSCHECKD_BINARY"); bin != "" && goarch == runtime.GOARCH {
 		abs, err := filepath.Abs(bin)
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +68,7 @@ func daemonBinary(t *testing.T, root string) string {
 		return abs
 	}
 	bin := filepath.Join(t.TempDir(), "syscheckd")
-	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
+	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch},
 		testbed.RequireTool(t, "go", "install Go from https://go.dev/dl/"),
 		"build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/syscheckd")
 	return bin
@@ -159,20 +162,47 @@ func readSource(t *testing.T, root, src string) []byte {
 	return data
 }
 
-// TestPackages builds both packages with build.sh and checks what is in them.
+// packageArch is an architecture the packages are built for, as Go, Debian,
+// rpm and ELF name it.
+type packageArch struct {
+	goarch, deb, rpm string
+	machine          elf.Machine
+}
+
+var packageArches = []packageArch{
+	{"amd64", "amd64", "x86_64", elf.EM_X86_64},
+	{"arm64", "arm64", "aarch64", elf.EM_AARCH64},
+}
+
+// TestPackages builds the packages of each architecture with build.sh and
+// checks what is in them. The binary that runs here (for its flags and
+// --config.check) is this machine's; the one in the package is checked for
+// its architecture.
 func TestPackages(t *testing.T) {
+	root := moduleRoot(t)
+	hostBin := daemonBinary(t, root, runtime.GOARCH)
+	for _, a := range packageArches {
+		t.Run(a.goarch, func(t *testing.T) { testPackages(t, root, a, hostBin) })
+	}
+}
+
+func testPackages(t *testing.T, root string, a packageArch, hostBin string) {
 	dpkgDeb := testbed.RequireTool(t, "dpkg-deb", "apt-get install dpkg")
 	rpmBin := testbed.RequireTool(t, "rpm", "apt-get install rpm")
 	lintian := testbed.RequireTool(t, "lintian", "apt-get install lintian")
 
-	root := moduleRoot(t)
-	bin := daemonBinary(t, root)
+	bin := daemonBinary(t, root, a.goarch)
+	if f, err := elf.Open(bin); err != nil || f.Machine != a.machine {
+		t.Fatalf("%s: %v, ELF machine %v, want %v", bin, err, f, a.machine)
+	} else {
+		_ = f.Close() // read-only
+	}
 	out := t.TempDir()
-	run(t, root, []string{"SYSCHECKD_BINARY=" + bin, "SYSCHECKD_VERSION=" + testVersion},
+	run(t, root, []string{"SYSCHECKD_BINARY=" + bin, "SYSCHECKD_ARCH=" + a.goarch, "SYSCHECKD_VERSION=" + testVersion},
 		filepath.Join(root, "deploy/packaging/build.sh"), out)
 
-	deb := filepath.Join(out, "syscheckd_"+testVersion+"-1_amd64.deb")
-	rpm := filepath.Join(out, "syscheckd-"+testVersion+"-1.x86_64.rpm")
+	deb := filepath.Join(out, "syscheckd_"+testVersion+"-1_"+a.deb+".deb")
+	rpm := filepath.Join(out, "syscheckd-"+testVersion+"-1."+a.rpm+".rpm")
 	for _, p := range []string{deb, rpm} {
 		if _, err := os.Stat(p); err != nil {
 			entries, _ := os.ReadDir(out)
@@ -234,7 +264,7 @@ func TestPackages(t *testing.T) {
 		fields := map[string]string{
 			"Package":      "syscheckd",
 			"Version":      testVersion + "-1",
-			"Architecture": "amd64",
+			"Architecture": a.deb,
 			"Section":      "admin",
 		}
 		for field, want := range fields {
@@ -296,7 +326,9 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
-	t.Run("generated", func(t *testing.T) { checkGenerated(t, root, bin, tree, regen) })
+	t.Run("generated", func(t *testing.T) { checkGenerated(t, root, bin, hostBin, tree, regen) })
+
+	t.Run("tarball", func(t *testing.T) { checkTarball(t, root, out, a, bin, regen) })
 
 	t.Run("rpm", func(t *testing.T) {
 		want := rpmFiles(t, root, bin)
@@ -366,7 +398,7 @@ func TestPackages(t *testing.T) {
 		}
 
 		header := run(t, ".", nil, rpmBin, "-qp", "--qf", `%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}`, rpm)
-		if want := "syscheckd|" + testVersion + "|1|x86_64|Apache-2.0"; header != want {
+		if want := "syscheckd|" + testVersion + "|1|" + a.rpm + "|Apache-2.0"; header != want {
 			t.Errorf("rpm header %q, want %q", header, want)
 		}
 
@@ -386,16 +418,16 @@ func TestPackages(t *testing.T) {
 // checkGenerated checks what build.sh generated from the binary, as the
 // .deb installs it in tree: the man page, the completions, the license
 // notices, and that the mixin's imports resolve where it is installed.
-func checkGenerated(t *testing.T, root, bin, tree, regen string) {
+func checkGenerated(t *testing.T, root, bin, hostBin, tree, regen string) {
 	// The flags a user sees: kingpin completes all but the hidden ones.
 	var flags []string
-	for _, f := range strings.Fields(run(t, ".", nil, bin, "--completion-bash", "--")) {
+	for _, f := range strings.Fields(run(t, ".", nil, hostBin, "--completion-bash", "--")) {
 		if strings.HasPrefix(f, "--") {
 			flags = append(flags, f)
 		}
 	}
 	if !slices.Contains(flags, "--probe.syscall") || !slices.Contains(flags, "--web.listen-address") {
-		t.Fatalf("%s --completion-bash -- lists %q", bin, flags)
+		t.Fatalf("%s --completion-bash -- lists %q", hostBin, flags)
 	}
 
 	t.Run("man page", func(t *testing.T) {
@@ -455,7 +487,7 @@ func checkGenerated(t *testing.T, root, bin, tree, regen string) {
 			fn=${spec#*-F }; fn=${fn%% *}
 			"$fn" syscheckd --web. syscheckd
 			printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
-		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(hostBin)+":"+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("bash completion: %v\n%s", err, out)
@@ -472,8 +504,8 @@ func checkGenerated(t *testing.T, root, bin, tree, regen string) {
 		if len(want) == 0 || !slices.Equal(got, want) {
 			t.Errorf("syscheckd --web.<TAB> completes %q, want %q", got, want)
 		}
-		if filepath.Base(bin) != "syscheckd" {
-			t.Errorf("the binary is %s: the completion runs `syscheckd`", bin)
+		if filepath.Base(hostBin) != "syscheckd" {
+			t.Errorf("the binary is %s: the completion runs `syscheckd`", hostBin)
 		}
 	})
 
@@ -494,7 +526,7 @@ func checkGenerated(t *testing.T, root, bin, tree, regen string) {
 			compadd() { [[ $1 == -a ]] && print -l -- ${(P)2} }
 			words=(syscheckd --web.); CURRENT=2
 			_syscheckd`, "zsh", dir)
-		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(hostBin)+":"+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("zsh completion: %v\n%s", err, out)
@@ -564,7 +596,7 @@ func checkGenerated(t *testing.T, root, bin, tree, regen string) {
 	// defaults probe (which is why ARGS can stay empty). --config.check
 	// only reads the file and uname: it calls nothing.
 	t.Run("example config", func(t *testing.T) {
-		out := run(t, ".", nil, bin, "--config.check", "--config.file="+filepath.Join(tree, "etc/syscheckd/syscheckd.yml"))
+		out := run(t, ".", nil, hostBin, "--config.check", "--config.file="+filepath.Join(tree, "etc/syscheckd/syscheckd.yml"))
 		if !strings.Contains(out, "getProcessInfo: syscall 335 every 30s") {
 			t.Errorf("syscheckd --config.check of the installed example:\n%s\nwant the default probe, getProcessInfo: syscall 335 every 30s", out)
 		}
@@ -618,4 +650,57 @@ func checkGenerated(t *testing.T, root, bin, tree, regen string) {
 func sha256Hex(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// checkTarball checks the release tarball of a: its directory, the shipped
+// binary, LICENSE, the notices and the example configuration, and that
+// SHA256SUMS lists every file in out with the right sum.
+func checkTarball(t *testing.T, root, out string, a packageArch, bin, regen string) {
+	name := "syscheckd-" + testVersion + ".linux-" + a.goarch
+	tree := t.TempDir()
+	tarBin := testbed.RequireTool(t, "tar", "apt-get install tar")
+	listing := run(t, ".", nil, tarBin, "-tvzf", filepath.Join(out, name+".tar.gz"))
+	t.Logf("tar -tvzf %s.tar.gz:\n%s", name, listing)
+	for line := range strings.Lines(listing) {
+		if f := strings.Fields(line); len(f) < 2 || f[1] != "0/0" {
+			t.Errorf("not owned by 0/0: %s", line)
+		}
+	}
+	run(t, ".", nil, tarBin, "-xzf", filepath.Join(out, name+".tar.gz"), "-C", tree)
+	entries, err := os.ReadDir(filepath.Join(tree, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"LICENSE", "THIRD_PARTY_NOTICES", "syscheckd", "syscheckd.yml"}; !slices.Equal(got, want) {
+		t.Fatalf("%s holds %q, want %q", name, got, want)
+	}
+	for file, src := range map[string]string{
+		"syscheckd":           bin,
+		"LICENSE":             "LICENSE",
+		"syscheckd.yml":       "deploy/config/syscheckd.yml",
+		"THIRD_PARTY_NOTICES": filepath.Join(regen, "THIRD_PARTY_NOTICES"),
+	} {
+		data, err := os.ReadFile(filepath.Join(tree, name, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, readSource(t, root, src)) {
+			t.Errorf("%s/%s differs from %s", name, file, src)
+		}
+	}
+
+	sums := run(t, out, nil, testbed.RequireTool(t, "sha256sum", "apt-get install coreutils"), "--check", "--strict", "SHA256SUMS")
+	files, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Name() != "SHA256SUMS" && !strings.Contains(sums, f.Name()+": OK") {
+			t.Errorf("SHA256SUMS does not vouch for %s:\n%s", f.Name(), sums)
+		}
+	}
 }

@@ -53,7 +53,7 @@ func buildPackages(t *testing.T, version string) (deb, rpm string) {
 	t.Helper()
 	testbed.RequireTool(t, "go", "install Go")
 	dir := t.TempDir()
-	run(t, []string{"SYSCHECKD_VERSION=" + version}, "../packaging/build.sh", dir)
+	run(t, []string{"SYSCHECKD_VERSION=" + version, "SYSCHECKD_ARCH=amd64"}, "../packaging/build.sh", dir)
 	one := func(pattern string) string {
 		found, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil || len(found) != 1 {
