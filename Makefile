@@ -21,7 +21,8 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # with.
 APT_PACKAGES := prometheus prometheus-alertmanager lintian rpm util-linux systemd curl chromium fonts-dejavu-core \
                 gcc libc6-dev wrk prometheus-blackbox-exporter prometheus-node-exporter \
-                debootstrap e2fsprogs qemu-system-x86 zsh man-db
+                debootstrap e2fsprogs qemu-system-x86 zsh man-db \
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -ec

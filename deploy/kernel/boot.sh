@@ -4,6 +4,11 @@
 #
 #   deploy/kernel/boot.sh -k BZIMAGE -i INITRD [options]
 #   deploy/kernel/boot.sh -k BZIMAGE -d DISK [-i INITRD] [options]
+#   deploy/kernel/boot.sh -A arm64 -k IMAGE -i INITRD [options]
+#     -A, --arch ARCH       x86_64 (default: qemu-system-x86_64, console
+#                           ttyS0) or arm64 (qemu-system-aarch64 -M virt
+#                           -cpu max, console ttyAMA0, the kernel a raw arm64
+#                           Image; -d and -c are x86_64 only)
 #     -a, --append 'ARGS'   more kernel command line, e.g.
 #                           'syscheckd.run=/bin/getprocessinfo_test'
 #     -p, --port PORT       forward 127.0.0.1:PORT on the host to the guest's
@@ -20,9 +25,10 @@
 # Exits with QEMU's status (0 after the guest's `reboot -f`), or 124 on time-out.
 set -euo pipefail
 
-kernel='' initrd='' disk='' control='' append='' port='' gport=10335 tmo=300 mem=512
+kernel='' initrd='' disk='' control='' append='' port='' gport=10335 tmo=300 mem=512 arch=x86_64
 while [ $# -gt 0 ]; do
 	case $1 in
+	-A | --arch) arch=$2; shift 2 ;;
 	-k | --kernel) kernel=$2; shift 2 ;;
 	-i | --initrd) initrd=$2; shift 2 ;;
 	-a | --append) append=$2; shift 2 ;;
@@ -43,6 +49,32 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+case $arch in
+x86_64) ;;
+arm64 | aarch64)
+	command -v qemu-system-aarch64 >/dev/null || need_pkgs qemu-system-arm
+	if [ -n "$disk" ] || [ -n "$control" ]; then
+		echo "${0##*/}: -d and -c are for x86_64 guests only" >&2
+		exit 2
+	fi
+	nic=user,model=e1000
+	[ -n "$port" ] && nic+=",hostfwd=tcp:127.0.0.1:$port-:$gport"
+	# The virt board's PL011 UART is ttyAMA0; its PCIe host bridge carries
+	# the same e1000 NIC as on x86_64. -cpu max with pauth-impdef: the
+	# architected pointer-authentication algorithm (QARMA) costs TCG much
+	# more time than QEMU's own.
+	exec timeout -k 5 "$tmo" \
+		qemu-system-aarch64 -M virt -accel tcg -cpu max,pauth-impdef=on -m "$mem" -smp 1 \
+		-nographic -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyAMA0 panic=-1 $append" \
+		-nic "$nic" </dev/null
+	;;
+*)
+	echo "${0##*/}: unknown architecture '$arch' (want x86_64 or arm64)" >&2
+	exit 2
+	;;
+esac
 command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
 
 nic=user,model=e1000

@@ -1,12 +1,20 @@
 #!/bin/bash
 # Fetch Debian's stock kernel for a series, without installing it.
 #
-#   deploy/kernel/fetch-stock-kernel.sh 6.1|6.12
+#   deploy/kernel/fetch-stock-kernel.sh [--arch x86_64|arm64] 6.1|6.12
 #
 # 6.1 is bookworm's linux-image-6.1.0-*-amd64, 6.12 is trixie's
 # linux-image-6.12.*-amd64 (through a private apt sources list); in both
 # cases the image that the linux-image-amd64 metapackage currently points
-# to. The package is unpacked under $SYSCHECKD_CACHE/stock/<package>_<version>/.
+# to. With --arch arm64: linux-image-*-arm64, which linux-image-arm64 points
+# to, downloaded through a private apt setup for arm64 (lib.sh's
+# foreign_apt; dpkg's architectures are left alone). The package is
+# unpacked under $SYSCHECKD_CACHE/stock/<package>_<version>/.
+#
+# Debian's arm64 vmlinuz (6.1 and 6.12 alike) is the raw, uncompressed
+# arm64 Image with its EFI stub (MZ, "ARM\x64" magic at 0x38; no EFI zboot,
+# no gzip), which QEMU's -kernel boots as it is. The script checks that
+# magic, so that a later packaging change fails here and not at boot.
 #
 # Debian builds the e1000 driver as a module (only the 8250 serial console,
 # gzip initramfs and devtmpfs are built in), so this also unpacks e1000.ko
@@ -19,18 +27,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[ $# -eq 1 ] || die "usage: $0 6.1|6.12"
+usage="usage: $0 [--arch x86_64|arm64] 6.1|6.12"
+arch=x86_64
+if [ "${1:-}" = --arch ]; then
+	[ $# -ge 2 ] || die "$usage"
+	arch=$2
+	shift 2
+fi
+[ $# -eq 1 ] || die "$usage"
 series=$1
 suite=$(suite_for "$series")
+debarch=$(deb_arch "$arch")
 need_pkgs kmod xz-utils zstd
 
 run=()
-[ "$suite" = trixie ] && run=(trixie_apt)
+read -r -a run <<<"$(apt_runner "$suite" "$debarch")"
 # The metapackage names the current ABI's image package.
-pkg=$("${run[@]}" apt-cache depends linux-image-amd64 |
+pkg=$("${run[@]}" apt-cache depends "linux-image-$debarch" |
 	awk -v s="linux-image-$series" '$1 == "Depends:" && index($2, s) == 1 {print $2; exit}')
-[ -n "$pkg" ] || die "linux-image-amd64 in $suite does not depend on a linux-image-$series package"
-deb=$(fetch_deb "$suite" "$pkg" "$SYSCHECKD_CACHE/debs")
+[ -n "$pkg" ] || die "linux-image-$debarch in $suite does not depend on a linux-image-$series package"
+deb=$(fetch_deb "$suite" "$pkg" "$SYSCHECKD_CACHE/debs" "$debarch")
 ver=$(dpkg-deb -f "$deb" Version)
 out=$SYSCHECKD_CACHE/stock/${pkg}_$ver
 
@@ -43,6 +59,9 @@ if [ ! -s "$out/release" ]; then
 	[ -n "$vmlinuz" ] || die "no vmlinuz in $deb"
 	release=${vmlinuz##*/vmlinuz-}
 	mv "$vmlinuz" "$out.tmp/vmlinuz"
+	if [ "$arch" = arm64 ] && [ "$(od -An -c -j56 -N4 "$out.tmp/vmlinuz" | tr -d ' ')" != 'ARMd' ]; then
+		die "$pkg: vmlinuz is not a raw arm64 Image (no ARM\\x64 magic at 0x38)"
+	fi
 	cp "$out.tmp/root/boot/config-$release" "$out.tmp/config"
 	moddir=$(find "$out.tmp/root" -type d -path "*/modules/$release" | head -1)
 

@@ -2,7 +2,11 @@
 # Build a gzip'd cpio initramfs: busybox-static, an /init for test guests,
 # and whatever files the caller adds.
 #
-#   deploy/kernel/mkinitramfs.sh -o OUT.cpio.gz [options]
+#   deploy/kernel/mkinitramfs.sh [--arch x86_64|arm64] -o OUT.cpio.gz [options]
+#     --arch ARCH            the guest's architecture (default x86_64, the
+#                            machine's busybox-static); arm64 takes busybox
+#                            from bookworm's busybox-static:arm64 package,
+#                            downloaded and unpacked, not installed
 #     -a, --add SRC[:DEST]   copy a file in (DEST defaults to /bin/<name>);
 #                            repeatable, e.g. a static syscheckd binary and
 #                            getprocessinfo_test
@@ -34,9 +38,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-out='' adds=() mods=() runscript=''
+out='' adds=() mods=() runscript='' arch=x86_64
 while [ $# -gt 0 ]; do
 	case $1 in
+	--arch) arch=$2; shift 2 ;;
 	-o | --output) out=$2; shift 2 ;;
 	-a | --add) adds+=("$2"); shift 2 ;;
 	-m | --module) mods+=("$2"); shift 2 ;;
@@ -50,12 +55,30 @@ done
 need_pkgs busybox-static cpio gzip xz-utils zstd
 busybox=/bin/busybox
 file -b "$busybox" 2>/dev/null | grep -q dynamic && die "$busybox is not static (install busybox-static)"
+# The applets to link: the machine's busybox lists them (it cannot run a
+# foreign one); Debian builds busybox-static with one configuration on
+# every architecture.
+applets=$("$busybox" --list)
+if [ "$(deb_arch "$arch")" != amd64 ]; then
+	debarch=$(deb_arch "$arch")
+	deb=$(fetch_deb bookworm busybox-static "$SYSCHECKD_CACHE/debs" "$debarch")
+	bbdir=$SYSCHECKD_CACHE/busybox/$(basename "$deb" .deb)
+	if [ ! -s "$bbdir/busybox" ]; then
+		rm -rf "$bbdir.tmp"
+		mkdir -p "$bbdir.tmp"
+		dpkg-deb -x "$deb" "$bbdir.tmp/root"
+		mv "$bbdir.tmp/root/bin/busybox" "$bbdir.tmp/busybox"
+		rm -rf "$bbdir.tmp/root" "$bbdir"
+		mv "$bbdir.tmp" "$bbdir"
+	fi
+	busybox=$bbdir/busybox
+fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,root,etc,init.d,lib/modules/syscheckd}
 cp "$busybox" "$root/bin/busybox"
-for applet in $("$busybox" --list); do
+for applet in $applets; do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 # The kernel opens /dev/console for init before /init mounts devtmpfs.

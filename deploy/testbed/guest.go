@@ -44,7 +44,7 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 		t.Fatal(err)
 	}
 	initrd := filepath.Join(dir, "initrd.cpio.gz")
-	args := []string{"-o", initrd, "-r", run}
+	args := append(archArgs(k.Arch), "-o", initrd, "-r", run)
 	for _, f := range opts.Files {
 		args = append(args, "-a", f)
 	}
@@ -65,8 +65,12 @@ func Boot(t testing.TB, k Kernel, opts Options) *Guest {
 	g := &Guest{console: &consoleBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}
 	// quiet: at loglevel 7 every printk would go to the emulated serial port
 	// synchronously and dominate the latency.
-	g.start(t, "-k", k.Image, "-i", initrd,
-		"-p", fmt.Sprint(port), "-g", fmt.Sprint(guestPort), "-t", "900", "-a", "quiet "+opts.Append)
+	var boot []string
+	if k.isArm64() {
+		boot = []string{"-A", Arm64}
+	}
+	g.start(t, append(boot, "-k", k.Image, "-i", initrd,
+		"-p", fmt.Sprint(port), "-g", fmt.Sprint(guestPort), "-t", "900", "-a", "quiet "+opts.Append)...)
 	return g
 }
 

@@ -3,7 +3,9 @@ package testbed
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
@@ -48,12 +50,17 @@ func BuildID(t testing.TB, k Kernel) string {
 
 // ImageBuildID decompresses the kernel ELF file inside a bzImage (the
 // payload its setup header points to: gzip, xz or zstd, the latter two
-// followed by the 4-byte uncompressed size) and returns its build-id.
+// followed by the 4-byte uncompressed size) and returns its build-id. An
+// arm64 Image is vmlinux's loadable sections copied out raw, .notes
+// among them: its build-id is read from the note in place.
 func ImageBuildID(t testing.TB, image string) string {
 	t.Helper()
 	b, err := os.ReadFile(image)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(b) >= 0x40 && string(b[0x38:0x3c]) == "ARM\x64" {
+		return arm64ImageBuildID(t, image, b)
 	}
 	if len(b) < 0x250 || string(b[0x202:0x206]) != "HdrS" {
 		t.Fatalf("%s: not a bzImage (no HdrS setup header)", image)
@@ -94,6 +101,69 @@ func ImageBuildID(t testing.TB, image string) string {
 		t.Fatal(err)
 	}
 	return ELFBuildID(t, path)
+}
+
+// gnuBuildIDNote is the header of a GNU build-id note as the kernel lays it
+// out (little-endian): namesz 4, descsz 20 (SHA-1), type 3
+// (NT_GNU_BUILD_ID), name "GNU\0".
+var gnuBuildIDNote = []byte("\x04\x00\x00\x00\x14\x00\x00\x00\x03\x00\x00\x00GNU\x00")
+
+// arm64ImageBuildID finds the kernel's GNU build-id note in the raw arm64
+// Image b (the file image) and returns its 20 bytes in hex, as readelf -n
+// prints them. The Image also embeds the vDSOs, ELF files with build-ids of
+// their own: notes inside an embedded ELF file are skipped. It fails the
+// test unless exactly one note is left.
+func arm64ImageBuildID(t testing.TB, image string, b []byte) string {
+	t.Helper()
+	type span struct{ from, to int }
+	var embedded []span
+	for off := 0; ; {
+		i := bytes.Index(b[off:], []byte("\x7fELF"))
+		if i < 0 {
+			break
+		}
+		from := off + i
+		off = from + 4
+		f, err := elf.NewFile(bytes.NewReader(b[from:]))
+		if err != nil {
+			continue
+		}
+		end := 0
+		for _, sec := range f.Sections {
+			if sec.Type != elf.SHT_NOBITS && int(sec.Offset+sec.Size) > end {
+				end = int(sec.Offset + sec.Size)
+			}
+		}
+		embedded = append(embedded, span{from, from + end})
+	}
+	inEmbedded := func(at int) bool {
+		for _, e := range embedded {
+			if at >= e.from && at < e.to {
+				return true
+			}
+		}
+		return false
+	}
+	var ids []string
+	for off := 0; ; {
+		i := bytes.Index(b[off:], gnuBuildIDNote)
+		if i < 0 {
+			break
+		}
+		at := off + i
+		start := at + len(gnuBuildIDNote)
+		if start+20 > len(b) {
+			break
+		}
+		if !inEmbedded(at) {
+			ids = append(ids, hex.EncodeToString(b[start:start+20]))
+		}
+		off = start
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s: %d GNU build-id notes in the arm64 Image (%v), want 1", image, len(ids), ids)
+	}
+	return ids[0]
 }
 
 // decompress pipes data through tool, from Debian package pkg.

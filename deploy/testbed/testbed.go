@@ -2,6 +2,10 @@
 // patched kernels from deploy/kernel/build-kernel.sh, Debian's stock kernels
 // from fetch-stock-kernel.sh, a busybox initramfs with what the test adds, and
 // one guest port forwarded to 127.0.0.1. Only tests use it.
+//
+// Kernels are x86_64 unless made with PatchedArch or StockArch for arm64:
+// those boot under qemu-system-aarch64 (machine virt, TCG) with an arm64
+// busybox, and want an arm64 syscheckd (BuildSyscheckdArch).
 package testbed
 
 import (
@@ -43,7 +47,7 @@ func LastLine(t testing.TB, cmd *exec.Cmd) string {
 
 // Kernel is a kernel to boot, with what its initramfs needs.
 type Kernel struct {
-	Image string // bzImage or vmlinuz
+	Image string // bzImage, an arm64 Image, or vmlinuz
 	// Vmlinux is the ELF file the patched Image was made from, with the GNU
 	// build-id note that kernel CI makes the manifest entry from; "" for a
 	// stock kernel (BuildID reads the note from its Image).
@@ -52,12 +56,44 @@ type Kernel struct {
 	Modules   []string // to insmod at boot: stock kernels build e1000 as a module
 	Kselftest string   // the static getprocessinfo kselftest for this kernel's number
 	Syscall   int      // the number getProcessInfo has on the patched kernel of the series
+	// Arch is the kernel's architecture: "" or "x86_64" (the default), or
+	// "arm64". Boot picks the QEMU and the busybox for it.
+	Arch string
+}
+
+// Architectures Boot can run, as build-kernel.sh --arch names them.
+const (
+	X86_64 = "x86_64"
+	Arm64  = "arm64"
+)
+
+// isArm64 tells whether k boots under qemu-system-aarch64.
+func (k Kernel) isArm64() bool { return k.Arch == Arm64 }
+
+// archArgs is the --arch option of the scripts for arch ("" for x86_64,
+// so that the x86_64 command lines stay as they were).
+func archArgs(arch string) []string {
+	if arch == "" || arch == X86_64 {
+		return nil
+	}
+	return []string{"--arch", arch}
 }
 
 // Patched builds (or takes from the cache) the patched kernel of series.
 func Patched(t testing.TB, series string) Kernel {
 	t.Helper()
 	return patchedKernel(t, Script(t, "build-kernel.sh", series))
+}
+
+// PatchedArch is Patched for arch (X86_64 or Arm64): build-kernel.sh
+// --arch ARCH SERIES.
+func PatchedArch(t testing.TB, series, arch string) Kernel {
+	t.Helper()
+	k := patchedKernel(t, Script(t, "build-kernel.sh", append(archArgs(arch), series)...))
+	if arch != X86_64 {
+		k.Arch = arch
+	}
+	return k
 }
 
 // PatchedPrevious is the previous build of Patched's kernel: the same
@@ -98,30 +134,50 @@ func readLine(t testing.TB, path string) string {
 // series' own, so that it calls the same number.
 func Stock(t testing.TB, series string) Kernel {
 	t.Helper()
-	image := Script(t, "fetch-stock-kernel.sh", series)
+	return StockArch(t, series, X86_64)
+}
+
+// StockArch is Stock for arch (X86_64 or Arm64): Debian's
+// linux-image-*-amd64 or linux-image-*-arm64, with the kselftest of the
+// patched kernel of the same series and architecture.
+func StockArch(t testing.TB, series, arch string) Kernel {
+	t.Helper()
+	image := Script(t, "fetch-stock-kernel.sh", append(archArgs(arch), series)...)
 	order, err := os.ReadFile(filepath.Join(filepath.Dir(image), "modules.order"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Patched(t, series)
+	p := PatchedArch(t, series, arch)
 	return Kernel{
 		Image:     image,
 		Release:   readLine(t, filepath.Join(filepath.Dir(image), "release")),
 		Modules:   strings.Fields(string(order)),
 		Kselftest: p.Kselftest,
 		Syscall:   p.Syscall,
+		Arch:      p.Arch,
 	}
 }
 
 // BuildSyscheckd builds a static, stripped syscheckd into dir; it returns the path.
 func BuildSyscheckd(t testing.TB, dir string) string {
 	t.Helper()
+	return BuildSyscheckdArch(t, dir, "")
+}
+
+// BuildSyscheckdArch builds a static, stripped syscheckd for goarch (as
+// GOARCH names it: "amd64", "arm64"; "" for the machine's own) into dir;
+// it returns the path.
+func BuildSyscheckdArch(t testing.TB, dir, goarch string) string {
+	t.Helper()
 	out := filepath.Join(dir, "syscheckd")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/syscheckd")
 	build.Dir = filepath.Dir(filepath.Dir(kernelDir()))
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if goarch != "" {
+		build.Env = append(build.Env, "GOOS=linux", "GOARCH="+goarch)
+	}
 	if msg, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
+		t.Fatalf("go build (GOARCH=%s): %v\n%s", goarch, err, msg)
 	}
 	return out
 }
