@@ -199,7 +199,7 @@ func TestPanels(t *testing.T) {
 		"timeseries:kmsg delay quantiles", "timeseries:Probe results", "timeseries:Probe workers started",
 		"timeseries:/dev/kmsg readers", "timeseries:kmsg records read", "timeseries:kmsg anomalies",
 		"bargauge:Kernel builds across the fleet", "table:Hosts on unexpected builds",
-		"timeseries:Hosts with kernel problems", "table:Kernel health",
+		"timeseries:Hosts with kernel problems", "table:Kernel health", "stat:Hosts per machine",
 	} {
 		if !slices.Contains(titles, want) {
 			t.Errorf("no panel %s; panels: %v", want, titles)
@@ -557,5 +557,68 @@ func TestWritesFiles(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from Render()", name)
 		}
+	}
+}
+
+// TestMachineShownWithRelease: a fleet mixes x86_64 and aarch64 hosts, so
+// every table that shows a host's kernel release shows its machine next to
+// it (a column Machine right after Kernel release, from the query's
+// machine label), and a panel counts the hosts per machine.
+func TestMachineShownWithRelease(t *testing.T) {
+	d, err := Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for _, p := range d.Panels {
+		if p.Panel == nil || p.Panel.Type != "table" {
+			continue
+		}
+		title := deref(p.Panel.Title)
+		var organize map[string]any
+		for _, tr := range p.Panel.Transformations {
+			if tr.Id == "organize" {
+				organize, _ = tr.Options.(map[string]any)
+			}
+		}
+		rename, _ := organize["renameByName"].(map[string]any)
+		if rename["release"] != "Kernel release" {
+			continue
+		}
+		tables = append(tables, title)
+		if rename["machine"] != "Machine" {
+			t.Errorf("table %q shows the kernel release but no column Machine: renameByName %v", title, rename)
+		}
+		index, _ := organize["indexByName"].(map[string]any)
+		if r, m := index["release"], index["machine"]; r == nil || m == nil || m.(int) != r.(int)+1 {
+			t.Errorf("table %q: column machine at %v, want right after release (%v)", title, m, r)
+		}
+		for _, q := range Queries(dashboard.Dashboard{Panels: []dashboard.PanelOrRowPanel{p}}) {
+			by := regexp.MustCompile(`max by \(([^)]*)\)`).FindStringSubmatch(q.Expr)
+			if by == nil || !slices.Contains(strings.Fields(strings.ReplaceAll(by[1], ",", " ")), "machine") {
+				t.Errorf("table %q (%s): the query keeps no machine label: %s", title, q.RefID, q.Expr)
+			}
+			if strings.Contains(q.Expr, "group_left") && !strings.Contains(q.Expr, "group_left (release, machine)") {
+				t.Errorf("table %q (%s): the join does not bring machine with release: %s", title, q.RefID, q.Expr)
+			}
+		}
+	}
+	for _, want := range []string{"Hosts", "Hosts on unexpected builds"} {
+		if !slices.Contains(tables, want) {
+			t.Errorf("table %q does not show the kernel release; tables with it: %v", want, tables)
+		}
+	}
+
+	var found bool
+	for _, q := range Queries(d) {
+		if q.Panel == "Hosts per machine" {
+			found = true
+			if want := `count by (machine) (syscheck_kernel_info{` + sel + `})`; q.Expr != want {
+				t.Errorf("Hosts per machine (%s) = %s, want %s", q.RefID, q.Expr, want)
+			}
+		}
+	}
+	if !found {
+		t.Error("no query of a panel Hosts per machine")
 	}
 }

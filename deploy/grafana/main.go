@@ -583,7 +583,7 @@ func Dashboard() (dashboard.Dashboard, error) {
 	d.WithPanel(table.NewPanelBuilder().
 		Id(n.id()).
 		Title("Hosts").
-		Description("One row per host and probe. Recent result: the result counted most often over the last 2m (about four probes); anything but success is a problem (alerts SyscheckSyscallMissing, SyscheckProbeFailing). Since last success: time since syscheck_last_success_timestamp_seconds; more than a few probe intervals means the probe fails, decades mean never (hosts that never succeeded are listed too). Click an instance for the host's page or this dashboard for that host alone, a probe for its history on the host.").
+		Description("One row per host and probe, with the host's kernel release and machine (uname -m: x86_64, aarch64; from syscheck_kernel_info). Recent result: the result counted most often over the last 2m (about four probes); anything but success is a problem (alerts SyscheckSyscallMissing, SyscheckProbeFailing). Since last success: time since syscheck_last_success_timestamp_seconds; more than a few probe intervals means the probe fails, decades mean never (hosts that never succeeded are listed too). Click an instance for the host's page or this dashboard for that host alone, a probe for its history on the host.").
 		Datasource(ds()).
 		Height(10).Span(24).
 		Unit("s").
@@ -596,12 +596,12 @@ func Dashboard() (dashboard.Dashboard, error) {
 		}).
 		OverrideByName("Instance", links(hostLink(columnInstance), dashboardHostLink(columnInstance))).
 		OverrideByName("Probe", links(probeHistoryLink(columnInstance, columnProbe))).
-		WithTarget(query("A", fmt.Sprintf(`max by (job, instance, probe, release, result) (
+		WithTarget(query("A", fmt.Sprintf(`max by (job, instance, probe, release, machine, result) (
   (
     (time() - syscheck_last_success_timestamp_seconds{%[1]s})
     or (0 * syscheck_probe_success{%[1]s} + time())
   )
-  * on (job, instance) group_left (release) syscheck_kernel_info{%[2]s}
+  * on (job, instance) group_left (release, machine) syscheck_kernel_info{%[2]s}
   * on (job, instance, probe) group_left (result) (
     0 * topk by (job, instance, probe) (1, increase(syscheck_probes_total{%[1]s}[2m]) > 0) + 1
   )
@@ -610,11 +610,12 @@ func Dashboard() (dashboard.Dashboard, error) {
 			Id: "organize",
 			Options: map[string]any{
 				"excludeByName": map[string]any{"Time": true, "job": true},
-				"indexByName":   map[string]any{"instance": 0, "probe": 1, "release": 2, "result": 3, "Value": 4},
+				"indexByName":   map[string]any{"instance": 0, "probe": 1, "release": 2, "machine": 3, "result": 4, "Value": 5},
 				"renameByName": map[string]any{
 					"instance": "Instance",
 					"probe":    "Probe",
 					"release":  "Kernel release",
+					"machine":  "Machine",
 					"result":   "Recent result",
 					"Value":    "Since last success",
 				},
@@ -723,7 +724,7 @@ func Dashboard() (dashboard.Dashboard, error) {
 	d.WithPanel(table.NewPanelBuilder().
 		Id(n.id()).
 		Title("Hosts on unexpected builds").
-		Description("Hosts whose kernel build-id is not in the manifest, with the build-id and release they run (from syscheck_kernel_info; empty when the kernel does not tell it). Every row is a host that booted the wrong kernel: alert SyscheckKernelUnexpected (critical). Click an instance for the host's page.").
+		Description("Hosts whose kernel build-id is not in the manifest, with the build-id, release and machine (uname -m: x86_64, aarch64) they run (from syscheck_kernel_info; build-id empty when the kernel does not tell it, all three empty without syscheck_kernel_info). Every row is a host that booted the wrong kernel: alert SyscheckKernelUnexpected (critical). Click an instance for the host's page.").
 		Datasource(ds()).
 		Height(8).Span(16).
 		Filterable(true).
@@ -732,7 +733,7 @@ func Dashboard() (dashboard.Dashboard, error) {
 			common.NewTableSortByFieldStateBuilder().DisplayName("Instance"),
 		}).
 		OverrideByName("Instance", links(hostLink(columnInstance), dashboardHostLink(columnInstance))).
-		WithTarget(query("A", fmt.Sprintf(`max by (job, instance, build_id, release) (
+		WithTarget(query("A", fmt.Sprintf(`max by (job, instance, build_id, release, machine) (
   syscheck_kernel_info{%[1]s} and on (job, instance) (syscheck_kernel_expected{%[1]s} == 0)
 )
 or on (job, instance)
@@ -741,11 +742,12 @@ max by (job, instance) (syscheck_kernel_expected{%[1]s} == 0)`, sel), "").Format
 			Id: "organize",
 			Options: map[string]any{
 				"excludeByName": map[string]any{"Time": true, "job": true, "Value": true},
-				"indexByName":   map[string]any{"instance": 0, "build_id": 1, "release": 2},
+				"indexByName":   map[string]any{"instance": 0, "build_id": 1, "release": 2, "machine": 3},
 				"renameByName": map[string]any{
 					"instance": "Instance",
 					"build_id": "Build-id",
 					"release":  "Kernel release",
+					"machine":  "Machine",
 				},
 			},
 		}))
@@ -789,6 +791,22 @@ max by (job, instance) (syscheck_kernel_expected{%[1]s} == 0)`, sel), "").Format
 				},
 			},
 		}))
+
+	// Mixed fleets: how many hosts of each machine (uname -m). Appended
+	// last, like the Kernel row, so that the ids above stay the same.
+	d.WithPanel(stat.NewPanelBuilder().
+		Id(n.id()).
+		Title("Hosts per machine").
+		Description("Hosts per machine (uname -m, the machine label of syscheck_kernel_info): x86_64, aarch64. Each machine needs kernel builds of its own in the manifest and, in a configuration file, its own syscall number per probe; a host of a machine with neither pages SyscheckKernelUnexpected or SyscheckSyscallMissing, whose descriptions name the release and machine. Hosts without syscheck_kernel_info (down, not scraped) are not counted; the Hosts table has each host's machine.").
+		Datasource(ds()).
+		Height(8).Span(8).
+		GraphMode(common.BigValueGraphModeNone).
+		ColorMode(common.BigValueColorModeValue).
+		TextMode(common.BigValueTextModeValueAndName).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
+		Thresholds(thresholds("blue")).
+		Decimals(0).
+		WithTarget(query("A", fmt.Sprintf(`count by (machine) (syscheck_kernel_info{%s})`, sel), "{{machine}}")))
 
 	built, err := d.Build()
 	if err != nil {

@@ -81,8 +81,18 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "missing syscall without kernel release",
-			old:  "group_left (release) syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+			old:  "group_left (release, machine) syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
 			new:  "group_left syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+		},
+		{
+			name: "missing syscall without machine",
+			old:  "group_left (release, machine) syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+			new:  "group_left (release) syscheck_kernel_info{job=\"syscheckd\"}\n          or on (instance, job)\n          (syscheck_syscall_available{job=\"syscheckd\"} == 0)",
+		},
+		{
+			name: "down host without its last machine",
+			old:  "max by (release, machine) (last_over_time(syscheck_kernel_info",
+			new:  "max by (release) (last_over_time(syscheck_kernel_info",
 		},
 		{
 			name: "down host alerts on one missed scrape",
@@ -121,8 +131,13 @@ func TestUnitTestsCatchBrokenRules(t *testing.T) {
 		},
 		{
 			name: "unexpected build without its build-id",
-			old:  "group_left (build_id, release) syscheck_kernel_info",
-			new:  "group_left (release) syscheck_kernel_info",
+			old:  "group_left (build_id, release, machine) syscheck_kernel_info",
+			new:  "group_left (release, machine) syscheck_kernel_info",
+		},
+		{
+			name: "unexpected build without its machine",
+			old:  "group_left (build_id, release, machine) syscheck_kernel_info",
+			new:  "group_left (build_id, release) syscheck_kernel_info",
 		},
 		{
 			name: "no info series drops the unexpected build",

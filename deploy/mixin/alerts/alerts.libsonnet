@@ -5,19 +5,20 @@
 //   annotations.summary      the notification title: one fixed text per alert
 //                            name, without templates, so that it stays a
 //                            common annotation when Alertmanager groups hosts
-//                            (group_by: [alertname, release]); it names no
+//                            (group_by: [alertname, release, machine]); it names no
 //                            syscall, since the probe may be any configured one
 //   annotations.description  the specifics: instance, job, probe, kernel
-//                            release, values, and a first step
+//                            release and machine, values, and a first step
 //   annotations.runbook_url  the alert's section of the runbook
 //                            (_config.runbookURLPattern, added below)
 //
-// The kernel release comes from a join with syscheck_kernel_info. Each join
-// is followed by `or on(instance, job) <the same condition>` so that an
-// alert never vanishes because the info series is missing; the description
-// then says "unknown". When a target is down its series are stale, so
-// SyscheckDown looks the release up over the last hour with a template
-// query. Template queries select with the alert's own job and instance
+// The kernel release and machine (uname -m: x86_64, aarch64) come from a
+// join with syscheck_kernel_info: labels release and machine, for routing
+// and grouping a mixed fleet. Each join is followed by `or on(instance,
+// job) <the same condition>` so that an alert never vanishes because the
+// info series is missing; the description then says "unknown". When a
+// target is down its series are stale, so SyscheckDown looks the release
+// and machine up over the last hour with a template query. Template queries select with the alert's own job and instance
 // labels, so they need no selector.
 //
 // keep_firing_for needs Prometheus >= 2.42.
@@ -27,12 +28,14 @@ local histogram = import '../lib/histogram.libsonnet';
   local cfg = $._config,
   local sel = cfg.syscheckdSelector,
 
-  // The kernel release in a description, or "unknown" without kernel_info.
-  local release = '{{ with $labels.release }}{{ . }}{{ else }}unknown{{ end }}',
+  // The kernel release and machine in a description, "RELEASE (MACHINE)",
+  // each "unknown" without kernel_info.
+  local kernel = '{{ with $labels.release }}{{ . }}{{ else }}unknown{{ end }}'
+                 + ' ({{ with $labels.machine }}{{ . }}{{ else }}unknown{{ end }})',
 
   // cond, with the kernel_info labels `infoLabels` joined in where the
   // host's syscheck_kernel_info exists, and cond alone where it does not.
-  local withKernelInfo(cond, infoLabels='release') =
+  local withKernelInfo(cond, infoLabels='release, machine') =
     local lines = std.split(std.rstripChars(cond, '\n'), '\n');
     local wrapped =
       if std.length(lines) == 1 then '(%s)' % lines[0]
@@ -102,7 +105,7 @@ local histogram = import '../lib/histogram.libsonnet';
           // Needs Prometheus >= 2.42 (keep_firing_for).
           {
             alert: 'SyscheckKernelUnexpected',
-            expr: withKernelInfo('syscheck_kernel_expected{%s} == 0' % sel, 'build_id, release'),
+            expr: withKernelInfo('syscheck_kernel_expected{%s} == 0' % sel, 'build_id, release, machine'),
             'for': cfg.kernelUnexpectedFor,
             keep_firing_for: cfg.kernelUnexpectedKeepFiringFor,
             labels: { severity: 'critical' },
@@ -111,7 +114,7 @@ local histogram = import '../lib/histogram.libsonnet';
               description: std.join('', [
                 '{{ $labels.instance }} (job {{ $labels.job }}) runs kernel build-id ',
                 '{{ with $labels.build_id }}{{ . }}{{ else }}unknown{{ end }}, release ',
-                release,
+                kernel,
                 ', which is not in its kernel manifest. Manifest builds running in job {{ $labels.job }}: ',
                 '{{ range $i, $s := printf "topk(%(n)d, job_name:syscheck_kernel_expected:count{job=%%q})" $labels.job | query | sortByLabel "name" }}' % { n: cfg.kernelBuildsListed },
                 '{{ if $i }}, {{ end }}{{ $s.Labels.name }} ({{ $s.Value }} host{{ if ne $s.Value 1.0 }}s{{ end }}){{ else }}none{{ end }}',
@@ -145,7 +148,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'kernel logged an oops or a warning',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s): ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s): ' % kernel,
                 "the kernel's oops or warning count grew in the last %s. Since boot: oops count " % cfg.kernelOopsWindow,
                 '{{ with printf "syscheck_kernel_oops_count{job=%q,instance=%q}" $labels.job $labels.instance | query }}{{ . | first | value }}{{ else }}unknown{{ end }}, ',
                 'warn count {{ with printf "syscheck_kernel_warn_count{job=%q,instance=%q}" $labels.job $labels.instance | query }}{{ . | first | value }}{{ else }}unknown{{ end }}, ',
@@ -176,7 +179,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'kernel lacks the probed system call',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}) booted kernel %s, which lacks the probed syscall. ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}) booted kernel %s, which lacks the probed syscall. ' % kernel,
                 'Recent result: {{ range $i, $s := printf "sum by (result) (increase(syscheck_probes_total{job=%q,instance=%q,probe=%q,result=~\\"absent|conflict\\"}[10m])) > 0" $labels.job $labels.instance $labels.probe | query }}{{ if $i }}, {{ end }}{{ $s.Labels.result }}{{ else }}unknown{{ end }} ',
                 '(absent = stock kernel, ENOSYS; conflict = the number is an upstream syscall: wrong kernel).',
                 ' First step: check `uname -r` and the boot entry on the host; reboot into the patched kernel.',
@@ -212,7 +215,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'probes of the system call fail',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s): the syscall is present ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s): the syscall is present ' % kernel,
                 'but probes fail with result {{ $labels.result }} ({{ $value | humanize }} in the last %s).' % cfg.probeWindow,
                 ' First step: read `journalctl -u syscheckd` for the failing result; compare with `dmesg | tail`.',
               ]),
@@ -223,8 +226,8 @@ local histogram = import '../lib/histogram.libsonnet';
           // or unreachable). for: 5m: ten missed scrapes. A daemon restart
           // (a few seconds) or a host reboot (1-3 min) must not notify; a
           // host that stays down longer is worth a ticket. The series of a
-          // down target are stale, so the last known kernel release is
-          // looked up over 1h.
+          // down target are stale, so the last known kernel release and
+          // machine are looked up over 1h.
           {
             alert: 'SyscheckDown',
             expr: 'up{%s} == 0' % sel,
@@ -234,7 +237,7 @@ local histogram = import '../lib/histogram.libsonnet';
               summary: 'syscheckd target is down',
               description: std.join('', [
                 'Prometheus cannot scrape {{ $labels.instance }} (job {{ $labels.job }}) for %s; ' % cfg.downFor,
-                'last known kernel: {{ range $i, $s := printf "max by (release) (last_over_time(syscheck_kernel_info{job=%q,instance=%q}[1h]))" $labels.job $labels.instance | query }}{{ if $i }}, {{ end }}{{ $s.Labels.release }}{{ else }}unknown{{ end }}. ',
+                'last known kernel: {{ range $i, $s := printf "max by (release, machine) (last_over_time(syscheck_kernel_info{job=%q,instance=%q}[1h]))" $labels.job $labels.instance | query }}{{ if $i }}, {{ end }}{{ $s.Labels.release }} ({{ with $s.Labels.machine }}{{ . }}{{ else }}unknown{{ end }}){{ else }}unknown (unknown){{ end }}. ',
                 'The state of its syscall is unknown.',
                 ' First step: check the host is up, then `systemctl status syscheckd` and `curl -s localhost:10335/metrics`.',
               ]),
@@ -274,7 +277,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'syscheckd cannot read /dev/kmsg',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s) has not been reading /dev/kmsg ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s) has not been reading /dev/kmsg ' % kernel,
                 'for %s, so no probe can be confirmed (results: kmsg_missing).' % cfg.kmsgUnreadableFor,
                 ' First step: check the unit has CAP_SYSLOG and no ProtectKernelLogs=yes; `journalctl -u syscheckd` for the open error.',
               ]),
@@ -295,7 +298,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'syscheckd keeps losing kernel log records',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s) lost {{ $value | humanize }} ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, kernel %s) lost {{ $value | humanize }} ' % kernel,
                 '/dev/kmsg records in the last %s, repeatedly for %s; probes may be reported kmsg_missing.' % [cfg.kmsgLostWindow, cfg.kmsgRecordsLostFor],
                 ' First step: find who floods the kernel log (`dmesg | tail -100`); raise log_buf_len= on the kernel command line.',
               ]),
@@ -321,7 +324,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'probed system call is slow',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s): ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s): ' % kernel,
                 'p%(p)g syscall latency is {{ $value | humanizeDuration }} (threshold {{ %(t)g | humanizeDuration }}) for %(for)s.'
                 % { p: cfg.latencyQuantile * 100, t: cfg.latencyThresholdSeconds, 'for': cfg.latencyHighFor },
                 ' First step: check the console loglevel (a synchronous serial console slows printk) and host load.',
@@ -342,7 +345,7 @@ local histogram = import '../lib/histogram.libsonnet';
             annotations: {
               summary: 'syscheckd stopped probing',
               description: std.join('', [
-                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s) ' % release,
+                '{{ $labels.instance }} (job {{ $labels.job }}, probe {{ $labels.probe }}, kernel %s) ' % kernel,
                 'ran no probe in any %s window for %s although it is scraped; its gauges are frozen.' % [cfg.probeWindow, cfg.probesStalledFor],
                 ' First step: restart syscheckd and keep `journalctl -u syscheckd` and a goroutine dump (SIGQUIT) for the developers.',
               ]),
