@@ -45,6 +45,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"slices"
 	"strings"
@@ -157,6 +158,24 @@ var panelNames = map[string]string{
 	"timeseries": "Time series",
 }
 
+// allPanels yields d's panels, those inside rows included, in order.
+func allPanels(d dashboard.Dashboard) iter.Seq[dashboard.Panel] {
+	return func(yield func(dashboard.Panel) bool) {
+		for _, p := range d.Panels {
+			if p.Panel != nil && !yield(*p.Panel) {
+				return
+			}
+			if p.RowPanel != nil {
+				for _, rp := range p.RowPanel.Panels {
+					if !yield(rp) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
 // Requires lists what d needs: Grafana MinGrafana, the Prometheus data
 // source and each panel plugin it uses (built in, so without version).
 func Requires(d dashboard.Dashboard) []Requirement {
@@ -172,15 +191,8 @@ func Requires(d dashboard.Dashboard) []Requirement {
 			types = append(types, p.Type)
 		}
 	}
-	for _, p := range d.Panels {
-		if p.Panel != nil {
-			add(*p.Panel)
-		}
-		if p.RowPanel != nil {
-			for _, rp := range p.RowPanel.Panels {
-				add(rp)
-			}
-		}
+	for p := range allPanels(d) {
+		add(p)
 	}
 	slices.Sort(types)
 	for _, t := range types {
@@ -253,15 +265,8 @@ func Queries(d dashboard.Dashboard) []Query {
 			qs = append(qs, qq)
 		}
 	}
-	for _, p := range d.Panels {
-		if p.Panel != nil {
-			add(*p.Panel)
-		}
-		if p.RowPanel != nil {
-			for _, rp := range p.RowPanel.Panels {
-				add(rp)
-			}
-		}
+	for p := range allPanels(d) {
+		add(p)
 	}
 	return qs
 }

@@ -22,11 +22,12 @@ import (
 	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
-// TestFleetInABox is the alerting path end to end: four QEMU hosts run
+// TestFleetInABox is the alerting path end to end: five QEMU hosts run
 // syscheckd with the kernel manifest that kernel CI would ship (made by
 // `syscheckd --kernel.print-entry` from the patched 6.1 build's vmlinux):
 // the patched 6.1 build itself, its previous build (the same release, with
-// the system call, another build-id), and Debian's stock 6.1 and 6.12. A
+// the system call, another build-id), Debian's stock 6.1 and 6.12, and an
+// arm64 host (qemu-system-aarch64) on Debian's stock arm64 6.12. A
 // real Prometheus scrapes them with syscheckd.rules.yml as shipped, at the
 // intervals deploy/prometheus/README.md recommends (scrape and evaluation
 // every 30s; the kernel rule group sets its own 15s), and a real
@@ -73,11 +74,22 @@ func TestFleetInABox(t *testing.T) {
 		{instance: "previous-6.1", kernel: testbed.PatchedPrevious, series: "6.1", unexpected: true},
 		{instance: "stock-6.1", kernel: testbed.Stock, series: "6.1", unexpected: true, missing: true},
 		{instance: "stock-6.12", kernel: testbed.Stock, series: "6.12", unexpected: true, missing: true},
+		// An arm64 host beside them, under qemu-system-aarch64: Debian's
+		// stock arm64 kernel, wrong for the fleet, as a host that booted
+		// the distribution's kernel would be.
+		{instance: "stock-6.12-arm64", kernel: stockArm64, series: "6.12", unexpected: true, missing: true, goarch: "arm64", machine: "aarch64"},
 	}
 	// Kernels first (built or fetched, cached), then the manifest.
-	bin := testbed.BuildSyscheckd(t, t.TempDir())
+	bins := map[string]string{"amd64": testbed.BuildSyscheckdArch(t, t.TempDir(), "amd64")}
+	bin := bins["amd64"]
 	for i := range hosts {
 		h := &hosts[i]
+		if h.goarch == "" {
+			h.goarch, h.machine = "amd64", "x86_64"
+		}
+		if bins[h.goarch] == "" {
+			bins[h.goarch] = testbed.BuildSyscheckdArch(t, t.TempDir(), h.goarch)
+		}
 		h.k = h.kernel(t, h.series)
 		h.buildID = testbed.BuildID(t, h.k)
 	}
@@ -112,7 +124,7 @@ func TestFleetInABox(t *testing.T) {
 		h := &hosts[i]
 		h.g = testbed.Boot(t, h.k, testbed.Options{
 			Run:      guestScript,
-			Files:    []string{bin, manifest + ":" + guestManifest},
+			Files:    []string{bins[h.goarch], manifest + ":" + guestManifest},
 			HostPort: mustPort(t, targets[i].addr),
 		})
 		h.started = make(chan struct{})
@@ -145,19 +157,28 @@ func TestFleetInABox(t *testing.T) {
 	}
 
 	// Each wrong host pages: SyscheckKernelUnexpected at the webhook.
+	var unexpectedHosts, missingHosts []string
+	for _, h := range hosts {
+		if h.unexpected {
+			unexpectedHosts = append(unexpectedHosts, h.instance)
+		}
+		if h.missing {
+			missingHosts = append(missingHosts, h.instance)
+		}
+	}
 	const pageBound = 3 * time.Minute
 	deadline := time.Now().Add(pageBound)
 	var paged map[string]notification
 	for {
 		paged = firstByInstance(hook, "SyscheckKernelUnexpected")
-		if len(paged) >= 3 {
+		if len(paged) >= len(unexpectedHosts) {
 			break
 		}
 		if time.Now().After(deadline) {
 			got, bad := hook.notifications()
 			firing, err := prom.alerts(context.Background())
-			t.Fatalf("SyscheckKernelUnexpected reached the webhook for %d host(s) within %s of their boot, want 3 (previous-6.1, stock-6.1, stock-6.12);\nwebhook: %d notifications, %d undecodable\nPrometheus alerts: %+v (err %v)",
-				len(paged), pageBound, len(got), len(bad), firing, err)
+			t.Fatalf("SyscheckKernelUnexpected reached the webhook for %d host(s) within %s of their boot, want %d %v;\nwebhook: %d notifications, %d undecodable\nPrometheus alerts: %+v (err %v)",
+				len(paged), pageBound, len(unexpectedHosts), unexpectedHosts, len(got), len(bad), firing, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -169,11 +190,11 @@ func TestFleetInABox(t *testing.T) {
 	var held []amAlert
 	for {
 		held, err = am.amAlerts(context.Background())
-		if err == nil && len(missingHeld(held)) == 2 {
+		if err == nil && len(missingHeld(held)) == len(missingHosts) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("SyscheckSyscallMissing of both stock hosts not in Alertmanager within %s (last error %v): %+v", missingBound, err, held)
+			t.Fatalf("SyscheckSyscallMissing of the stock hosts %v not in Alertmanager within %s (last error %v): %+v", missingHosts, missingBound, err, held)
 		}
 		time.Sleep(time.Second)
 	}
@@ -249,11 +270,11 @@ func TestFleetInABox(t *testing.T) {
 				if a.Status != "firing" || a.Labels["severity"] != "critical" || a.Labels["job"] != "syscheckd" {
 					t.Errorf("%s: alert status %q severity %q job %q, want firing, critical, syscheckd", inst, a.Status, a.Labels["severity"], a.Labels["job"])
 				}
-				if a.Labels["build_id"] != h.buildID || a.Labels["release"] != h.k.Release {
-					t.Errorf("%s: labels build_id %q, release %q; want %s, %s", inst, a.Labels["build_id"], a.Labels["release"], h.buildID, h.k.Release)
+				if a.Labels["build_id"] != h.buildID || a.Labels["release"] != h.k.Release || a.Labels["machine"] != h.machine {
+					t.Errorf("%s: labels build_id %q, release %q, machine %q; want %s, %s, %s", inst, a.Labels["build_id"], a.Labels["release"], a.Labels["machine"], h.buildID, h.k.Release, h.machine)
 				}
 				d := a.Annotations["description"]
-				for _, want := range []string{inst, h.buildID, h.k.Release, name} {
+				for _, want := range []string{inst, h.buildID, h.k.Release + " (" + h.machine + ")", name} {
 					if !strings.Contains(d, want) {
 						t.Errorf("%s: description lacks %q: %q", inst, want, d)
 					}
@@ -298,8 +319,8 @@ func TestFleetInABox(t *testing.T) {
 	t.Run("prometheus alerts", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// Firing now: SyscheckKernelUnexpected for the three wrong hosts,
-		// SyscheckSyscallMissing for the two stock ones. Pending: only
+		// Firing now: SyscheckKernelUnexpected for the wrong hosts,
+		// SyscheckSyscallMissing for the stock ones. Pending: only
 		// SyscheckLatencyHigh may be. Under TCG one call in a few dozen
 		// occasionally takes milliseconds (the emulator or the other
 		// guests hold the CPU), which puts the 5m p99 over 1ms for a
@@ -321,10 +342,14 @@ func TestFleetInABox(t *testing.T) {
 			}
 		}
 		sort.Strings(firing)
-		want := []string{
-			"SyscheckKernelUnexpected previous-6.1", "SyscheckKernelUnexpected stock-6.1", "SyscheckKernelUnexpected stock-6.12",
-			"SyscheckSyscallMissing stock-6.1", "SyscheckSyscallMissing stock-6.12",
+		var want []string
+		for _, inst := range unexpectedHosts {
+			want = append(want, "SyscheckKernelUnexpected "+inst)
 		}
+		for _, inst := range missingHosts {
+			want = append(want, "SyscheckSyscallMissing "+inst)
+		}
+		sort.Strings(want)
 		if !slices.Equal(firing, want) {
 			t.Errorf("Prometheus firing alerts:\n got %q\nwant %q", firing, want)
 		}
@@ -432,14 +457,20 @@ type fleetHost struct {
 	instance   string // its instance label
 	kernel     func(testing.TB, string) testbed.Kernel
 	series     string
-	unexpected bool // SyscheckKernelUnexpected must page for it
-	missing    bool // SyscheckSyscallMissing must fire for it (and be inhibited)
+	unexpected bool   // SyscheckKernelUnexpected must page for it
+	missing    bool   // SyscheckSyscallMissing must fire for it (and be inhibited)
+	goarch     string // its syscheckd's GOARCH ("" for amd64)
+	machine    string // its uname -m, which syscheck_kernel_info says
 
 	k         testbed.Kernel
 	buildID   string // as readelf -n shows it
 	g         *testbed.Guest
 	started   chan struct{} // closed when startedAt is set
 	startedAt time.Time     // when its console said syscheckd starts
+}
+
+func stockArm64(t testing.TB, series string) testbed.Kernel {
+	return testbed.StockArch(t, series, testbed.Arm64)
 }
 
 func hostNamed(hosts []fleetHost, instance string) *fleetHost {
