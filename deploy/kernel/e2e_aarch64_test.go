@@ -4,13 +4,16 @@ package kernel
 
 // The arm64 part of the matrix: the same guests under qemu-system-aarch64
 // (machine virt, TCG), with kernels cross-built by build-kernel.sh --arch
-// arm64, Debian's arm64 stock kernels and a syscheckd built with
-// GOARCH=arm64. getProcessInfo is 335 on arm64 in both series (the generic
-// table's 295-402 gap, which upstream never assigns), the default number,
-// so the patched guests run syscheckd without --probe.syscall.
+// arm64, Debian's arm64 stock kernels and the syscheckd that the arm64 .deb
+// from deploy/packaging/build.sh ships. getProcessInfo is 335 on arm64 in
+// both series (the generic table's 295-402 gap, which upstream never
+// assigns), the default number, so the patched guests run syscheckd
+// without --probe.syscall.
 
 import (
+	"debug/elf"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,16 +21,41 @@ import (
 	"github.com/syscheckd/syscheckd/deploy/testbed"
 )
 
-// arm64Syscheckd builds the arm64 guests' syscheckd on first use.
+// arm64Syscheckd returns, on first use, the syscheckd that the arm64 .deb
+// ships: deploy/packaging/build.sh (SYSCHECKD_ARCH=arm64) makes the
+// packages and `dpkg-deb -x` unpacks the .deb, so that the binary proven on
+// the arm64 kernels is the packaged one, not a build of its own. It must be
+// an aarch64 ELF.
 func arm64Syscheckd(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(syscheckdDir, "arm64")
-	path := filepath.Join(dir, "syscheckd")
+	path := filepath.Join(dir, "root", "usr", "bin", "syscheckd")
 	if _, err := os.Stat(path); err != nil {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+		testbed.RequireTool(t, "dpkg-deb", "apt-get install dpkg")
+		dist := filepath.Join(dir, "dist")
+		build := exec.Command("../packaging/build.sh", dist)
+		build.Env = append(os.Environ(), "SYSCHECKD_ARCH=arm64")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("SYSCHECKD_ARCH=arm64 build.sh %s: %v\n%s", dist, err, out)
 		}
-		testbed.BuildSyscheckdArch(t, dir, "arm64")
+		debs, err := filepath.Glob(filepath.Join(dist, "syscheckd_*_arm64.deb"))
+		if err != nil || len(debs) != 1 {
+			t.Fatalf("build.sh made %v in %s, want one syscheckd_*_arm64.deb", debs, dist)
+		}
+		if out, err := exec.Command("dpkg-deb", "-x", debs[0], filepath.Join(dir, "root")).CombinedOutput(); err != nil {
+			t.Fatalf("dpkg-deb -x %s: %v\n%s", debs[0], err, out)
+		}
+		t.Logf("arm64 guests run /usr/bin/syscheckd from %s", filepath.Base(debs[0]))
+	}
+	// Checked on every use: a failed check fails each arm64 test, not only
+	// the first.
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_AARCH64 {
+		t.Fatalf("%s from the arm64 .deb is %v %v, want ELFCLASS64 EM_AARCH64", path, f.Class, f.Machine)
 	}
 	return path
 }

@@ -5,7 +5,8 @@
 //
 // Kernels are x86_64 unless made with PatchedArch or StockArch for arm64:
 // those boot under qemu-system-aarch64 (machine virt, TCG) with an arm64
-// busybox, and want an arm64 syscheckd (BuildSyscheckdArch).
+// busybox, and want an arm64 syscheckd (BuildSyscheckdArch, or the one of
+// the arm64 .deb).
 package testbed
 
 import (
