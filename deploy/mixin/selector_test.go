@@ -18,9 +18,9 @@ const customSelector = `job="kernel-check"`
 // skipped by the colon that follows or precedes the name.
 var rawSeries = regexp.MustCompile(`(^|[^:\w])(syscheck_\w+|up)\b(:?)(\{[^}]*\})?`)
 
-// Rendered with another selector, every series the rules and the
-// dashboard read is selected with it, and nothing with the default.
-func TestCustomSelectorIsUsedEverywhere(t *testing.T) {
+// renderCustom renders the mixin for customSelector, and its rule file.
+func renderCustom(t *testing.T) (*rendered, []byte) {
+	t.Helper()
 	r, err := render(".", map[string]any{"syscheckdSelector": customSelector})
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +29,13 @@ func TestCustomSelectorIsUsedEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, rules
+}
+
+// Rendered with another selector, every series the rules and the
+// dashboard read is selected with it, and nothing with the default.
+func TestCustomSelectorIsUsedEverywhere(t *testing.T) {
+	r, rules := renderCustom(t)
 	if strings.Contains(string(rules), `job="syscheckd"`) {
 		t.Errorf("rules rendered with %s still select job=\"syscheckd\":\n%s", customSelector, rules)
 	}
@@ -184,14 +191,7 @@ func promtoolTest(t *testing.T, rules []byte, tests string) (string, error) {
 // unmoved ones (a fleet scraped as job syscheckd) fail against them, since
 // those alerts must not fire for a job the selector leaves out.
 func TestCustomSelectorRulesPassMovedTests(t *testing.T) {
-	r, err := render(".", map[string]any{"syscheckdSelector": customSelector})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := r.rulesYAML()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rules := renderCustom(t)
 	b, err := os.ReadFile(shippedTests)
 	if err != nil {
 		t.Fatal(err)
