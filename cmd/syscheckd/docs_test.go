@@ -37,8 +37,8 @@ func TestReadmeListsEveryMetric(t *testing.T) {
 	// With a manifest, so that syscheck_kernel_expected is there.
 	kc := &kernelCheck{id: kernel.Identity{BuildID: "24a3598fd700114d0a1b1a4871badcee75d0acac"},
 		manifest: &config.Manifest{Entries: []config.ManifestEntry{{Name: "a", BuildID: "24a3598fd700114d0a1b1a4871badcee75d0acac"}}}}
-	reg, host := newRegistry(kc, true, logger)
-	newReloader("", "x86_64", nil, newSystemd(logger), reg, logger)
+	expo, host := newExposition(kc, true, logger)
+	reg := expo.Registry
 	// Every family appears once a probe has succeeded with its record.
 	success := probe.Result{Probe: "p", Class: probe.Success, Called: true, Returned: true, Start: time.Now(), Record: &kmsg.Record{}}
 	host.Metrics.Init("p")

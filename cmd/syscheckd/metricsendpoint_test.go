@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/syscheckd/syscheckd/probe/exposition"
 )
 
 // familyPrefixes gathers reg and counts its metric families by the first
@@ -31,8 +32,9 @@ func familyPrefixes(t *testing.T, reg prometheus.Gatherer) map[string]int {
 func TestDisableExporterMetricsLeavesOutGoProcessAndPromhttp(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	for _, include := range []bool{true, false} {
-		reg, _ := newRegistry(&kernelCheck{}, include, logger)
-		h := metricsHandler(reg, metricsOptions{path: "/metrics", maxRequests: 40, exporterMetrics: include})
+		expo, _ := newExposition(&kernelCheck{}, include, logger)
+		reg := expo.Registry
+		h := expo.Handler(40)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		if rec.Code != http.StatusOK {
@@ -53,9 +55,9 @@ func TestDisableExporterMetricsLeavesOutGoProcessAndPromhttp(t *testing.T) {
 func TestTelemetryPathServesTheMetricsThereOnly(t *testing.T) {
 	set, _ := newTestSet(t)
 	logger := slog.New(slog.DiscardHandler)
-	reg, _ := newRegistry(&kernelCheck{}, false, logger)
-	rl := newReloader("", "x86_64", set, newSystemd(logger), prometheus.NewRegistry(), logger)
-	mux := routes(metricsHandler(reg, metricsOptions{path: "/kernel/metrics"}), "/kernel/metrics", http.NotFoundHandler(), &health{probes: set}, newSystemd(logger), rl, set)
+	expo, _ := newExposition(&kernelCheck{}, false, logger)
+	rl := newReloader("", "x86_64", set, newSystemd(logger), exposition.NewConfigMetrics(prometheus.NewRegistry()), logger)
+	mux := routes(expo.Handler(0), "/kernel/metrics", http.NotFoundHandler(), &health{probes: set}, newSystemd(logger), rl, set)
 	for path, want := range map[string]int{"/kernel/metrics": http.StatusOK, "/metrics": http.StatusNotFound, "/kernel/metrics/": http.StatusNotFound} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -85,7 +87,7 @@ func TestMaxRequestsAnswers503BeyondTheLimit(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		c := blockingCollector{entered: make(chan struct{}), release: make(chan struct{})}
 		reg.MustRegister(c)
-		srv := httptest.NewServer(metricsHandler(reg, metricsOptions{path: "/metrics", maxRequests: limit}))
+		srv := httptest.NewServer((&exposition.Exposition{Registry: reg}).Handler(limit))
 		var wg sync.WaitGroup
 		for range limit {
 			wg.Go(func() {

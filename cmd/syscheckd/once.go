@@ -20,7 +20,7 @@ import (
 func runOnce(opts options, kernel *kernelCheck, logger *slog.Logger, stdout io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	host := schedule.NewHost(prometheus.NewRegistry(), logger)
+	host := schedule.NewHost(probe.NewMetrics(prometheus.NewRegistry()), kmsg.NewMetrics(prometheus.NewRegistry()), logger)
 	worker := probe.NewWorker(workerExe, logger)
 	defer func() {
 		if err := worker.Close(); err != nil {

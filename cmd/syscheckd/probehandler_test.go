@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/probetest"
 	"github.com/syscheckd/syscheckd/probe/schedule"
@@ -93,7 +94,7 @@ func newTestSet(t *testing.T) (*schedule.Set, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	logger := slog.New(slog.DiscardHandler)
-	host := schedule.NewHost(reg, logger)
+	host := schedule.NewHost(probe.NewMetrics(reg), kmsg.NewMetrics(reg), logger)
 	s := schedule.NewSet(host, logger, host.Metrics.Observe, func(string) probe.Caller { return probetest.ENOSYS{} })
 	t.Cleanup(s.Close)
 	return s, reg
@@ -114,7 +115,7 @@ func waitForHistory(t *testing.T, s *schedule.Set, name string) {
 func TestProbeHandlerRefusesASecondWaitingRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logger := slog.New(slog.DiscardHandler)
-		host := schedule.NewHost(prometheus.NewRegistry(), logger)
+		host := schedule.NewHost(probe.NewMetrics(prometheus.NewRegistry()), kmsg.NewMetrics(prometheus.NewRegistry()), logger)
 		set := schedule.NewSet(host, logger, func(probe.Result) {}, func(string) probe.Caller { return probetest.Hung{} })
 		defer set.Close()
 		set.Apply([]probe.Config{probetest.Config("slow", 400, 4*time.Second)}) // each run takes 2s

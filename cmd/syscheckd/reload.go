@@ -13,11 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
-
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/exposition"
 	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
@@ -37,30 +35,20 @@ type reloader struct {
 	sd     *systemd
 	logger *slog.Logger
 
-	success     prometheus.Gauge
-	successTime prometheus.Gauge
+	metrics *exposition.ConfigMetrics
 
 	// mu makes reloads one at a time: a SIGHUP and a POST may race.
 	mu      sync.Mutex
 	lastErr error
 }
 
-func newReloader(path, machine string, probes *schedule.Set, sd *systemd, reg prometheus.Registerer, logger *slog.Logger) *reloader {
-	f := promauto.With(reg)
+func newReloader(path, machine string, probes *schedule.Set, sd *systemd, metrics *exposition.ConfigMetrics, logger *slog.Logger) *reloader {
 	rl := &reloader{
 		path: path, machine: machine, load: config.Check, probes: probes, sd: sd, logger: logger,
-		success: f.NewGauge(prometheus.GaugeOpts{
-			Name: "syscheck_config_last_reload_successful",
-			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still running.",
-		}),
-		successTime: f.NewGauge(prometheus.GaugeOpts{
-			Name: "syscheck_config_last_reload_success_timestamp_seconds",
-			Help: "Unix time of the last successful configuration load, start-up included.",
-		}),
+		metrics: metrics,
 	}
 	// serve loaded the configuration before starting the reloader.
-	rl.success.Set(1)
-	rl.successTime.SetToCurrentTime()
+	rl.metrics.Loaded(true, time.Now())
 	return rl
 }
 
@@ -86,7 +74,7 @@ func (rl *reloader) reload(trigger string) error {
 	}
 	if err != nil {
 		rl.lastErr = err
-		rl.success.Set(0)
+		rl.metrics.Loaded(false, time.Now())
 		rl.logger.Error("reload failed; the running probes keep their configuration", "trigger", trigger, "err", err)
 		rl.sd.reloaded("reload failed, running the previous configuration: " + err.Error())
 		return err
@@ -96,8 +84,7 @@ func (rl *reloader) reload(trigger string) error {
 		ch = rl.probes.Apply(cfgs)
 	}
 	rl.lastErr = nil
-	rl.success.Set(1)
-	rl.successTime.SetToCurrentTime()
+	rl.metrics.Loaded(true, time.Now())
 	attrs := []any{"trigger", trigger, "file", rl.path,
 		"added", strings.Join(ch.Added, ","), "removed", strings.Join(ch.Removed, ","),
 		"changed", strings.Join(ch.Changed, ","), "unchanged", strings.Join(ch.Unchanged, ",")}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/config"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/exposition"
 )
 
 func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
@@ -27,7 +27,7 @@ func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
 	}
 	const good = "probes:\n  - name: a\n    syscall: {x86_64: 400}\n    symbol: \"\"\n    kmsg_pattern: x\n    interval: 1h\n"
 	write(good)
-	rl := newReloader(path, "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), reg, slog.New(slog.DiscardHandler))
+	rl := newReloader(path, "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), exposition.NewConfigMetrics(reg), slog.New(slog.DiscardHandler))
 	post := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		rl.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
@@ -45,7 +45,7 @@ func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
 	if set.Get("a") != before {
 		t.Error("a bad file replaced the running probe")
 	}
-	if v := testutil.ToFloat64(rl.success); v != 0 {
+	if v := reloadSuccessful(t, reg); v != 0 {
 		t.Errorf("syscheck_config_last_reload_successful = %v after a bad file", v)
 	}
 	if rl.lastError() == nil {
@@ -56,7 +56,7 @@ func TestReloaderKeepsTheRunningProbesOnABadFile(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
 		t.Errorf("GET /-/reload: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
-	flagsOnly := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	flagsOnly := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), exposition.NewConfigMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	rec = httptest.NewRecorder()
 	flagsOnly.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
 	if rec.Code != http.StatusBadRequest {
@@ -76,14 +76,14 @@ func TestReloadSurvivesAPanickingParser(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", sock)
 	set, reg := newTestSet(t)
 	logger := slog.New(slog.DiscardHandler)
-	rl := newReloader("/etc/c.yml", "x86_64", set, newSystemd(logger), reg, logger)
+	rl := newReloader("/etc/c.yml", "x86_64", set, newSystemd(logger), exposition.NewConfigMetrics(reg), logger)
 	rl.load = func(string, string) ([]probe.Config, []*config.Error, error) { panic("nil node") }
 	rec := httptest.NewRecorder()
 	rl.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
 	if want := "reload failed, the previous configuration keeps running: /etc/c.yml: internal error while reading it: nil node\n"; rec.Code != http.StatusInternalServerError || rec.Body.String() != want {
 		t.Errorf("POST /-/reload: %d %q, want 500 %q", rec.Code, rec.Body, want)
 	}
-	if v := testutil.ToFloat64(rl.success); v != 0 {
+	if v := reloadSuccessful(t, reg); v != 0 {
 		t.Errorf("syscheck_config_last_reload_successful = %v", v)
 	}
 	var sent []string
@@ -99,4 +99,20 @@ func TestReloadSurvivesAPanickingParser(t *testing.T) {
 	if !strings.HasPrefix(sent[0], "RELOADING=1") || !strings.HasPrefix(sent[1], "STATUS=reload failed") {
 		t.Errorf("systemd was sent %q, want RELOADING=1 and then the failure", sent)
 	}
+}
+
+// reloadSuccessful reads syscheck_config_last_reload_successful from reg.
+func reloadSuccessful(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "syscheck_config_last_reload_successful" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no syscheck_config_last_reload_successful")
+	return 0
 }

@@ -14,16 +14,12 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/page"
 	"github.com/syscheckd/syscheckd/probe"
-	"github.com/syscheckd/syscheckd/probe/kernel"
+	"github.com/syscheckd/syscheckd/probe/exposition"
 	"github.com/syscheckd/syscheckd/probe/schedule"
 )
 
@@ -31,27 +27,21 @@ import (
 // file it was started from.
 const workerExe = "/proc/self/exe"
 
-// newRegistry returns the registry /metrics serves, with every collector but
-// the reloader's, and the Host whose metrics it holds. exporterMetrics adds
-// the Go runtime's and the process's metrics.
-func newRegistry(kc *kernelCheck, exporterMetrics bool, logger *slog.Logger) (*prometheus.Registry, *schedule.Host) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		versioncollector.NewCollector("syscheck"),
-		kernel.NewCollector(kc.id, "/", kc.expected),
-	)
-	if exporterMetrics {
-		reg.MustRegister(
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		)
-	}
-	return reg, schedule.NewHost(reg, logger)
+// newExposition returns what /metrics serves and the Host whose probes
+// feed it; the reloader reports to its Config.
+func newExposition(kc *kernelCheck, exporterMetrics bool, logger *slog.Logger) (*exposition.Exposition, *schedule.Host) {
+	e := exposition.New(exposition.Options{
+		Kernel:          kc.id,
+		KernelRoot:      "/",
+		Expected:        kc.expected,
+		ExporterMetrics: exporterMetrics,
+	})
+	return e, schedule.NewHost(e.Probes, e.Kmsg, logger)
 }
 
 func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logger) int {
 	logger.Info("starting syscheckd", "version", version.Info(), "build_context", version.BuildContext())
-	reg, host := newRegistry(kc, opts.metrics.exporterMetrics, logger)
+	expo, host := newExposition(kc, opts.metrics.exporterMetrics, logger)
 
 	listeners, err := listen(opts.web)
 	if err != nil {
@@ -78,14 +68,14 @@ func serve(opts options, cfgs []probe.Config, kc *kernelCheck, logger *slog.Logg
 	})
 	probes.HistoryLimit = opts.historyLimit
 	probes.Apply(cfgs)
-	rl := newReloader(opts.configFile, host.Kernel.Machine, probes, sd, reg, logger)
+	rl := newReloader(opts.configFile, host.Kernel.Machine, probes, sd, expo.Config, logger)
 	rl.kernel = kc
 	wg.Go(func() { rl.onSIGHUP(ctx) })
 	health := &health{probes: probes, reader: host.Reader}
 	wg.Go(func() { sd.watchdog(ctx, health) })
 
 	home := &page.Handler{Probes: probes, Kernel: host.Kernel, BuildID: kc.id.BuildID, KernelVerdict: kc.verdict, ConfigFile: opts.configFile, ReloadError: rl.lastError, MetricsPath: opts.metrics.path}
-	server := newServer(routes(metricsHandler(reg, opts.metrics), opts.metrics.path, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
+	server := newServer(routes(expo.Handler(opts.metrics.maxRequests), opts.metrics.path, home, health, sd, lifecycle(rl, opts.lifecycle), probes))
 	listeners = limitConnections(server, listeners)
 	served := make(chan error, 1)
 	go func() { served <- web.ServeMultiple(listeners, server, opts.web, logger) }()
@@ -170,21 +160,6 @@ func newServer(h http.Handler) *http.Server {
 		// net/http reads up to 4 KiB past MaxHeaderBytes: 16 KiB in all.
 		MaxHeaderBytes: 16<<10 - 4096,
 	}
-}
-
-// metricsHandler serves reg's metrics. With exporter metrics on it also
-// counts its own requests and errors (promhttp_*), as node_exporter does.
-func metricsHandler(reg *prometheus.Registry, m metricsOptions) http.Handler {
-	opts := promhttp.HandlerOpts{
-		EnableOpenMetrics:   true,
-		MaxRequestsInFlight: m.maxRequests,
-		Timeout:             30 * time.Second,
-	}
-	if !m.exporterMetrics {
-		return promhttp.HandlerFor(reg, opts)
-	}
-	opts.Registry = reg
-	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, opts))
 }
 
 // routes serves metrics at metricsPath, which checkMetricsFlags keeps clear

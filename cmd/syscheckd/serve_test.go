@@ -16,16 +16,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/syscheckd/syscheckd/cmd/syscheckd/internal/page"
 	"github.com/syscheckd/syscheckd/probe"
+	"github.com/syscheckd/syscheckd/probe/exposition"
 	"github.com/syscheckd/syscheckd/probe/probetest"
 )
 
 func TestRoutesServeTheHistoryPage(t *testing.T) {
 	set, _ := newTestSet(t)
 	set.Apply([]probe.Config{probetest.Config("a", 400, time.Hour), probetest.Config("b<script>", 401, time.Hour)})
-	rl := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	rl := newReloader("", "x86_64", set, newSystemd(slog.New(slog.DiscardHandler)), exposition.NewConfigMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	home := &page.Handler{Probes: set, Kernel: probe.Kernel{Release: "6.18", Machine: "x86_64"}, BuildID: "24a3598f",
 		KernelVerdict: func() string { return "not in the manifest" }, ReloadError: rl.lastError}
-	mux := routes(metricsHandler(prometheus.NewRegistry(), metricsOptions{path: "/metrics"}), "/metrics", home, &health{probes: set, reader: nil}, newSystemd(slog.New(slog.DiscardHandler)), rl, set)
+	mux := routes((&exposition.Exposition{Registry: prometheus.NewRegistry()}).Handler(0), "/metrics", home, &health{probes: set, reader: nil}, newSystemd(slog.New(slog.DiscardHandler)), rl, set)
 	waitForHistory(t, set, "a")
 	waitForHistory(t, set, "b<script>")
 	rec := httptest.NewRecorder()
@@ -62,7 +63,7 @@ func TestReloadOverHTTPNeedsTheLifecycleFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	rl := newReloader(path, "x86_64", set, newSystemd(logger), reg, logger)
+	rl := newReloader(path, "x86_64", set, newSystemd(logger), exposition.NewConfigMetrics(reg), logger)
 	for _, tt := range []struct {
 		enabled bool
 		code    int

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/euank/go-kmsg-parser/v2/kmsgparser"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
@@ -36,18 +35,17 @@ type Host struct {
 	symbols     probe.Symbols
 }
 
-// NewHost identifies the kernel and registers the probe and kernel log
-// metrics with reg.
-func NewHost(reg prometheus.Registerer, logger *slog.Logger) *Host {
+// NewHost identifies the kernel; the probes and the kernel log reader
+// report to pm and km.
+func NewHost(pm *probe.Metrics, km *kmsg.Metrics, logger *slog.Logger) *Host {
 	kernel, err := probe.Uname()
 	if err != nil {
 		logger.Error("cannot identify the kernel", "err", err)
 	}
-	km := kmsg.NewMetrics(reg)
 	return &Host{
 		Kernel:      kernel,
 		Reader:      kmsg.NewReader(kmsgparser.NewParser, km, logger.With("component", "kmsg"), kmsg.DefaultBackoff),
-		Metrics:     probe.NewMetrics(reg),
+		Metrics:     pm,
 		Hub:         &kmsg.Hub{},
 		kmsgMetrics: km,
 		logger:      logger,

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/probetest"
 )
@@ -46,7 +47,7 @@ func TestOnDemandRunsCannotStarveTheSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		logger := slog.New(slog.DiscardHandler)
-		host := NewHost(reg, logger)
+		host := NewHost(probe.NewMetrics(reg), kmsg.NewMetrics(reg), logger)
 		var scheduled atomic.Int64
 		s := NewSet(host, logger, func(probe.Result) { scheduled.Add(1) }, func(string) probe.Caller { return probetest.Hung{} })
 		defer s.Close()

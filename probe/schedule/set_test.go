@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe"
 	"github.com/syscheckd/syscheckd/probe/probetest"
 )
@@ -24,7 +25,7 @@ func newTestSet(t *testing.T) testSet {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	logger := slog.New(slog.DiscardHandler)
-	host := NewHost(reg, logger)
+	host := NewHost(probe.NewMetrics(reg), kmsg.NewMetrics(reg), logger)
 	s := NewSet(host, logger, host.Metrics.Observe, func(string) probe.Caller { return probetest.ENOSYS{} })
 	return testSet{Set: s, reg: reg}
 }
