@@ -54,7 +54,8 @@ type metricsOptions struct {
 	// maxRequests bounds concurrent scrapes; 0 means no bound.
 	maxRequests int
 	// exporterMetrics adds go_*, process_* and promhttp_* about syscheckd
-	// itself to what the kernel checks export.
+	// itself to what the kernel checks export. Off by default: they would
+	// more than double each host's series (docs/scale.md).
 	exporterMetrics bool
 }
 
@@ -73,9 +74,6 @@ type commandLine struct {
 	// silently.
 	setByUser map[string]*bool
 	pattern   *string
-	// exporterMetricsOff is --web.disable-exporter-metrics, negated into
-	// options.metrics.exporterMetrics once parsed.
-	exporterMetricsOff bool
 }
 
 func newCommandLine(stderr io.Writer) *commandLine {
@@ -93,7 +91,7 @@ func newCommandLine(stderr io.Writer) *commandLine {
 	app.Flag("config.file", "YAML file listing the probes to run (the packages install a commented example as /etc/syscheckd/syscheckd.yml). Without it, the --probe.* flags define one probe. Reloaded on SIGHUP, and on POST /-/reload with --web.enable-lifecycle.").PlaceHolder("FILE").StringVar(&opts.configFile)
 	app.Flag("web.enable-lifecycle", "Enable reloading --config.file through POST /-/reload. SIGHUP reloads either way.").BoolVar(&opts.lifecycle)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metrics.path)
-	app.Flag("web.disable-exporter-metrics", "Exclude metrics about syscheckd itself (go_*, process_*, promhttp_*).").BoolVar(&cl.exporterMetricsOff)
+	app.Flag("web.enable-exporter-metrics", "Include metrics about syscheckd itself (go_*, process_*, promhttp_*): about 50 series more per host.").BoolVar(&opts.metrics.exporterMetrics)
 	typedFlag(app, "web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.", "40", &opts.metrics.maxRequests, strconv.Atoi)
 	typedFlag(app, "history.limit", fmt.Sprintf("Results of each probe the page at / keeps (1..%d).", schedule.MaxHistoryLimit), strconv.Itoa(schedule.DefaultHistoryLimit), &opts.historyLimit, strconv.Atoi)
 	app.Flag("config.check", "Check --config.file and exit: 0 if it is valid, 2 with the line and field at fault otherwise.").BoolVar(&opts.configCheck)
@@ -159,7 +157,6 @@ func (cl *commandLine) parse(args []string) (options, error) {
 			return options{}, fmt.Errorf("--history.limit: %d is out of range 1..%d", opts.historyLimit, schedule.MaxHistoryLimit)
 		}
 	}
-	opts.metrics.exporterMetrics = !cl.exporterMetricsOff
 	return *opts, nil
 }
 

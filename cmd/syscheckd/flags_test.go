@@ -84,18 +84,18 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if opts.once || opts.output != "text" {
 		t.Errorf("once=%v output=%q", opts.once, opts.output)
 	}
-	want := metricsOptions{path: "/metrics", maxRequests: 40, exporterMetrics: true}
+	want := metricsOptions{path: "/metrics", maxRequests: 40, exporterMetrics: false}
 	if opts.metrics != want || opts.historyLimit != 100 {
 		t.Errorf("metrics %+v, history limit %d; want %+v and 100", opts.metrics, opts.historyLimit, want)
 	}
 }
 
 func TestParseFlagsExporterFlags(t *testing.T) {
-	opts, err := parseFlags([]string{"--web.telemetry-path=/kernel/metrics", "--web.max-requests=0", "--web.disable-exporter-metrics", "--history.limit=7"}, io.Discard)
+	opts, err := parseFlags([]string{"--web.telemetry-path=/kernel/metrics", "--web.max-requests=0", "--web.enable-exporter-metrics", "--history.limit=7"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := metricsOptions{path: "/kernel/metrics", maxRequests: 0, exporterMetrics: false}
+	want := metricsOptions{path: "/kernel/metrics", maxRequests: 0, exporterMetrics: true}
 	if opts.metrics != want || opts.historyLimit != 7 {
 		t.Errorf("metrics %+v, history limit %d; want %+v and 7", opts.metrics, opts.historyLimit, want)
 	}

@@ -162,7 +162,7 @@ func TestDaemonSurvivesAKernelLogFlood(t *testing.T) {
 	// sched_yield returns 0 and printk's nothing: every probe waits for its
 	// record, kmsg_missing, while the reader is flooded. The markers,
 	// written from userspace, count as spoofed.
-	d := startDaemon(t, nil, nil, "--probe.symbol=", "--probe.syscall=24", "--probe.interval=250ms", "--probe.timeout=200ms",
+	d := startDaemon(t, nil, nil, "--probe.symbol=", "--probe.syscall=24", "--probe.interval=250ms", "--probe.timeout=200ms", "--web.enable-exporter-metrics",
 		"--probe.kmsg-pattern=^"+markPrefix)
 	startSeq, before := d.quietPoint(t)
 

@@ -232,7 +232,7 @@ func (m metrics) onlyResult(t *testing.T, result string) {
 func TestDaemonDefaultFlagsReportConflictAndNeverCall335(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
-	d := startDaemon(t, nil, nil, "--probe.interval=1s", "--probe.timeout=500ms")
+	d := startDaemon(t, nil, nil, "--probe.interval=1s", "--probe.timeout=500ms", "--web.enable-exporter-metrics")
 	m := d.waitForProbes(t, "conflict", 3, 20*time.Second)
 	// Had 335 been called, the worker would have died of SIGILL: crashed.
 	m.onlyResult(t, "conflict")
@@ -304,6 +304,10 @@ func TestDaemonUnassignedNumberIsAbsent(t *testing.T) {
 	}
 	if v := m.value("syscheck_syscall_duration_seconds", "probe", "getProcessInfo"); v < 2 {
 		t.Errorf("%v syscall durations observed, want one per call", v)
+	}
+	// Without --web.enable-exporter-metrics: syscheck_* only.
+	if v := m.value("go_goroutines"); v >= 0 {
+		t.Errorf("go_goroutines = %v with exporter metrics off by default", v)
 	}
 }
 

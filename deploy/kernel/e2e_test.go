@@ -297,6 +297,7 @@ func TestPatched61Succeeds(t *testing.T) {
 	if v := m.Value("syscheck_kernel_tainted", nil); v != 0 {
 		t.Errorf("syscheck_kernel_tainted = %v on the patched build, want 0", v)
 	}
+	checkSeriesBudget(t, g.Addr)
 
 	// An on-demand probe with its step-by-step trace.
 	resp, err := http.Get("http://" + g.Addr + "/probe?name=getProcessInfo&debug=true")
