@@ -18,12 +18,20 @@ type Metrics struct {
 	workers     *prometheus.CounterVec
 }
 
-// SyscallBuckets span a bare system call (100 ns) to a near timeout (1 s),
-// densest where a printk to a console lands.
-var SyscallBuckets = []float64{1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 1e-1, 1}
+// SyscallBuckets: 5 finite buckets, what the per-host series budget leaves
+// (issue 16), chosen from the patched kernels measured under QEMU TCG
+// (deploy/kernel/latency_e2e_test.go, 2026-11-30; x86_64 and arm64, 6.1
+// and 6.12, 300 probes each): p50 77-120us, p99 93-175us, max 232us.
+// 25us..250us resolve that; 1e-3 is SyscheckLatencyHigh's threshold, so
+// its p99 is exact there; 0.1 splits the slow tail up to the 5s default
+// timeout. Hardware is faster: the native histogram resolves it.
+var SyscallBuckets = []float64{2.5e-5, 1e-4, 2.5e-4, 1e-3, 0.1}
 
-// KmsgDelayBuckets span a waiting reader (10 µs) to the default timeout (5 s).
-var KmsgDelayBuckets = []float64{1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5}
+// KmsgDelayBuckets: 3 finite buckets, from the same measurement: p50
+// 3.2-3.6ms, p99 4.3-6.6ms, max 7.8ms, about one tick of the HZ=250 guests
+// (printk wakes readers at the next tick). 1ms..10ms holds a healthy
+// reader; 0.1 splits a lagging reader's tail up to the 5s default timeout.
+var KmsgDelayBuckets = []float64{1e-3, 1e-2, 0.1}
 
 // NewMetrics creates the probe metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {

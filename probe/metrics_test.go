@@ -48,24 +48,9 @@ func TestMetricsAfterProbes(t *testing.T) {
 	want := `
 # HELP syscheck_kmsg_delay_seconds Time from the system call's return to reading its kernel log record.
 # TYPE syscheck_kmsg_delay_seconds histogram
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="1e-05"} 0
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="2.5e-05"} 0
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="5e-05"} 0
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0001"} 0
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.00025"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0005"} 1
 syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.001"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.0025"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.005"} 1
 syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.01"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.025"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.05"} 1
 syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.1"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.25"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="0.5"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="1"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="2.5"} 1
-syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="5"} 1
 syscheck_kmsg_delay_seconds_bucket{probe="getProcessInfo",le="+Inf"} 1
 syscheck_kmsg_delay_seconds_sum{probe="getProcessInfo"} 0.0002
 syscheck_kmsg_delay_seconds_count{probe="getProcessInfo"} 1
@@ -90,22 +75,11 @@ syscheck_probes_total{probe="getProcessInfo",result="unexpected_return"} 0
 syscheck_syscall_available{probe="getProcessInfo"} 0
 # HELP syscheck_syscall_duration_seconds Latency of the probed system call, measured inside the worker around the call.
 # TYPE syscheck_syscall_duration_seconds histogram
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-07"} 0
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-07"} 0
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-07"} 0
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-06"} 0
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-06"} 0
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-06"} 1
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1e-05"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="2.5e-05"} 1
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="5e-05"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.0001"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.00025"} 1
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.0005"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.001"} 1
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.01"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="0.1"} 1
-syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="1"} 1
 syscheck_syscall_duration_seconds_bucket{probe="getProcessInfo",le="+Inf"} 1
 syscheck_syscall_duration_seconds_sum{probe="getProcessInfo"} 3e-06
 syscheck_syscall_duration_seconds_count{probe="getProcessInfo"} 1
