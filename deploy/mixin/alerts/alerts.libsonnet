@@ -309,8 +309,10 @@ local histogram = import '../lib/histogram.libsonnet';
           // estimate is exact at the threshold). With one probe per 30s the
           // 5m p99 is the slowest of about ten calls, so one slow call would
           // trip it: for: 15m requires three windows of slow calls in a row.
-          // A healthy patched kernel takes a few microseconds (about 50us
-          // with a serial console at loglevel 7). The quantile reads the
+          // A healthy patched kernel takes a few microseconds on hardware,
+          // 75-175us (p50-p99) under QEMU TCG (deploy/kernel's latency
+          // test, 2026-11-30), which is why the classic buckets stop at
+          // 25us at the low end (probe/metrics.go). The quantile reads the
           // native histogram, or the classic buckets without one
           // (lib/histogram.libsonnet).
           {
