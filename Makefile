@@ -32,7 +32,7 @@ SHELL       := /bin/bash
 NOSKIP := 2>&1 | awk '{ print; fflush() } /--- SKIP/ { skipped = 1 } \
 	END { if (skipped) { print "a test was skipped: make test runs every test"; exit 1 } }'
 
-.PHONY: all build demo deps test lint unit integration fuzz e2e dashboard rules bench package clean
+.PHONY: all build demo deps test lint unit integration fuzz e2e dashboard rules bench bench-fleet package clean
 
 all: build
 
@@ -126,6 +126,19 @@ rules:
 # (C, idle exporters, the bare kernel); docs/performance.md explains them.
 bench: deps
 	bash cmd/syscheckd/testdata/bench.sh
+
+# bench-fleet runs make e2e's TestFleetAtScale at 1,000 and 10,000
+# simulated hosts (deploy/prometheus/fleetsim), each on one Prometheus and
+# on two sharded agents remote-writing to a central one, one run after the
+# other (about 40 minutes), and prints each run's figures in a column of a
+# Markdown table, also written to build/fleet-scale.md; docs/scale.md
+# explains them. FLEET_SIZES and FLEET_TOPOLOGIES (single,agents) narrow it.
+FLEET_SIZES      ?= 1000,10000
+FLEET_TOPOLOGIES ?= single,agents
+bench-fleet: deps
+	mkdir -p build
+	SYSCHECKD_FLEET_BENCH=$(FLEET_SIZES) SYSCHECKD_FLEET_TOPOLOGIES=$(FLEET_TOPOLOGIES) SYSCHECKD_FLEET_TABLE=$(CURDIR)/build/fleet-scale.md \
+		$(GO) test -tags e2e -count=1 -timeout 90m -run '^TestFleetAtScale$$' -v ./deploy/prometheus/ $(NOSKIP)
 
 package:
 	deploy/packaging/build.sh dist
