@@ -16,6 +16,7 @@ import (
 
 	"github.com/syscheckd/syscheckd/kmsg"
 	"github.com/syscheckd/syscheckd/probe/monotonic"
+	"github.com/syscheckd/syscheckd/probe/worker"
 )
 
 // The benchmarks come in pairs, a baseline and what syscheckd adds to it,
@@ -35,7 +36,7 @@ func BenchmarkBareSyscall(b *testing.B) {
 func BenchmarkTimedCall(b *testing.B) {
 	durations := make([]time.Duration, 0, 1<<20)
 	for b.Loop() {
-		o := call(unix.SYS_GETPPID)
+		o := worker.Call(unix.SYS_GETPPID)
 		if len(durations) < cap(durations) {
 			durations = append(durations, o.Duration)
 		}

@@ -5,7 +5,6 @@ import (
 
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -50,28 +49,6 @@ func TestDescribeExit(t *testing.T) {
 		})
 	}
 }
-
-// repeatReader yields line n times, then end of file, without allocating.
-type repeatReader struct {
-	line []byte
-	n    int
-	off  int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
-	}
-	c := copy(p, r.line[r.off:])
-	if r.off += c; r.off == len(r.line) {
-		r.off, r.n = 0, r.n-1
-	}
-	return c, nil
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // The tests below run real workers (this test binary, see TestMain) on the
 // machine's kernel, with numbers that are safe to call anywhere: never 335

@@ -1,108 +1,18 @@
 package probe
 
 import (
-	"github.com/syscheckd/syscheckd/probe/monotonic"
-
-	"bufio"
-	"fmt"
 	"io"
-	"os"
 	"syscall"
-	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/syscheckd/syscheckd/probe/worker"
 )
 
 // WorkerMain is a probe worker's whole life; args are os.Args. It answers each
 // system call number read from in with the call's Outcome on out, until in ends.
+// A syscheckd binary gets there earlier, from package worker/entry's
+// initialiser; test binaries that double as workers call this.
 func WorkerMain(args []string, in io.Reader, out io.Writer) int {
-	if len(args) != 2 {
-		fmt.Fprintln(out, "usage: syscheckd", WorkerArg, "(numbers on standard input)")
-		return 2
-	}
-	// Without this ps and systemd show "exe". /proc/self/comm is the main thread's,
-	// whichever runs this. It must precede prepareToCrash, after which the
-	// process's /proc files are root's, not the unit's dynamic user's.
-	_ = os.WriteFile("/proc/self/comm", []byte(WorkerComm), 0)
-	if err := prepareToCrash(); err != nil {
-		fmt.Fprintln(out, err)
-		return 1
-	}
-	return serve(bufio.NewReaderSize(in, 64), out, make([]byte, 0, 96))
-}
-
-// serve is the worker's loop; it must not allocate, as the collector is off.
-func serve(in *bufio.Reader, out io.Writer, buf []byte) int {
-	for {
-		line, err := in.ReadSlice('\n')
-		if err == io.EOF && len(line) == 0 {
-			return 0 // the daemon closed the pipe: stop
-		}
-		if err != nil {
-			return 3 // a request without its newline, or one too long
-		}
-		nr, ok := parseRequest(line[:len(line)-1])
-		if !ok {
-			return 2
-		}
-		if _, err := out.Write(appendOutcome(buf[:0], call(nr))); err != nil {
-			return 1 // the parent reports a worker that ended without an outcome
-		}
-	}
-}
-
-// call makes system call nr with no arguments and times it. RawSyscall skips
-// unix.Syscall's scheduler hooks, which would be timed too.
-func call(nr int) Outcome {
-	start := monotonic.Now()
-	r1, _, errno := unix.RawSyscall(uintptr(nr), 0, 0, 0)
-	end := monotonic.Now()
-	return Outcome{Return: int64(r1), Errno: errno, Duration: time.Duration(end - start), ReturnedAt: end}
-}
-
-// fatalSignals are what a misbehaving system call raises: SIGILL (uretprobe
-// outside a trampoline), SIGSEGV (rt_sigreturn without a frame) and kin.
-var fatalSignals = []syscall.Signal{unix.SIGILL, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGSYS, unix.SIGTRAP}
-
-// kernelSigaction is struct sigaction as rt_sigaction takes it on x86_64 and arm64.
-type kernelSigaction struct {
-	handler  uintptr
-	flags    uint64
-	restorer uintptr
-	mask     uint64
-}
-
-// prepareToCrash lets a fatal signal kill the worker, rather than the Go
-// runtime exiting with status 2, so the parent can name it; and turns off core
-// dumps. os/signal cannot restore synchronous signals' default action.
-func prepareToCrash() error {
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
-	}
-	dfl := kernelSigaction{} // handler 0 is SIG_DFL
-	for _, sig := range fatalSignals {
-		if err := sigaction(sig, &dfl); err != nil {
-			return err
-		}
-	}
-	// Only the daemon ends its worker: a Ctrl-C, a hangup or systemd's SIGTERM
-	// to the unit must not kill it mid-call, where it would look like a crash.
-	ign := kernelSigaction{handler: 1} // SIG_IGN
-	for _, sig := range []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP} {
-		if err := sigaction(sig, &ign); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func sigaction(sig syscall.Signal, act *kernelSigaction) error {
-	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), 0, 8, 0, 0)
-	if errno != 0 {
-		return fmt.Errorf("rt_sigaction(%v): %w", sig, errno)
-	}
-	return nil
+	return worker.Main(args, in, out)
 }
 
 // workerProcAttr has the kernel kill a worker whose daemon died.

@@ -3,16 +3,15 @@
 package probe
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"syscall"
+
+	"github.com/syscheckd/syscheckd/probe/worker"
 )
 
 // WorkerMain reports that probing needs Linux.
-func WorkerMain(_ []string, _ io.Reader, out io.Writer) int {
-	fmt.Fprintln(out, errors.ErrUnsupported)
-	return 1
+func WorkerMain(args []string, in io.Reader, out io.Writer) int {
+	return worker.Main(args, in, out)
 }
 
 func workerProcAttr() *syscall.SysProcAttr { return nil }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/syscheckd/syscheckd/probe/worker"
 )
 
 func TestOutcomeProtocolRoundTrip(t *testing.T) {
@@ -13,7 +15,7 @@ func TestOutcomeProtocolRoundTrip(t *testing.T) {
 		{Return: -1, Errno: syscall.ENOSYS, Duration: 300, ReturnedAt: 1},
 		{Return: 4242, ReturnedAt: 1 << 62},
 	} {
-		got, err := parseOutcome(string(appendOutcome(nil, o)))
+		got, err := parseOutcome(string(worker.AppendOutcome(nil, o)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,15 +33,9 @@ func TestParseOutcomeRejectsGarbage(t *testing.T) {
 	}
 }
 
-func TestParseRequest(t *testing.T) {
-	for in, want := range map[string]int{"0": 0, "39": 39, "335": 335, "1023": 1023} {
-		if got, ok := parseRequest([]byte(in)); !ok || got != want {
-			t.Errorf("parseRequest(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-	for _, in := range []string{"", "-1", "1024", "99999", "3a", " 39", "39 "} {
-		if got, ok := parseRequest([]byte(in)); ok {
-			t.Errorf("parseRequest(%q) = %d, accepted", in, got)
-		}
+// The worker refuses what the daemon's configuration refuses.
+func TestWorkerAcceptsTheNumbersProbesAccept(t *testing.T) {
+	if worker.MaxSyscall != MaxSyscall {
+		t.Errorf("worker.MaxSyscall = %d, probe.MaxSyscall = %d", worker.MaxSyscall, MaxSyscall)
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/syscheckd/syscheckd/probe"
+	// A worker starts and ends in this package's initialiser, before the
+	// packages only the daemon needs are initialised: see its comment.
+	_ "github.com/syscheckd/syscheckd/probe/worker/entry"
 )
 
 // Exit statuses, shared by the daemon and --probe.once.
@@ -34,10 +37,13 @@ func init() {
 }
 
 func main() {
-	// A worker must do nothing but its call: no flags, no logger.
+	// A worker must do nothing but its call: no flags, no logger. It never
+	// gets here, having run from package entry's initialiser; this stays
+	// in case that import goes.
 	if probe.IsWorker(os.Args) {
 		os.Exit(probe.WorkerMain(os.Args, os.Stdin, os.Stdout))
 	}
+	setGCDefaults()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -73,5 +79,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.once {
 		return runOnce(opts, kernel, logger, stdout)
 	}
+	settleMemory()
 	return serve(opts, cfgs, kernel, logger)
 }

@@ -6,7 +6,7 @@
 #
 # Needs root (/dev/kmsg), gcc, wrk, curl, prometheus-blackbox-exporter and
 # prometheus-node-exporter (make deps installs them). Everything listens on
-# 127.0.0.1 and stops by itself; about a minute and a half in all.
+# 127.0.0.1 and stops by itself; about four minutes in all.
 #
 # Never probes 335 or 336: the daemon runs with the symbol check off on
 # harmless numbers (400: ENOSYS), the benchmarks call getppid.
@@ -18,6 +18,10 @@ SYSCHECKD_PORT=${SYSCHECKD_PORT:-19335}
 BLACKBOX_PORT=${BLACKBOX_PORT:-19115}
 NODE_PORT=${NODE_PORT:-19100}
 FOOTPRINT_PROBES=${FOOTPRINT_PROBES:-1000}
+# The footprint is read after both FOOTPRINT_PROBES probes and this long:
+# the daemon's heap takes about a minute of probing every 10 ms to reach
+# its steady size.
+FOOTPRINT_SECONDS=${FOOTPRINT_SECONDS:-60}
 
 die() { echo "bench: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"; }
@@ -68,7 +72,7 @@ $GO test -run='^$' -bench='^(BenchmarkRecordHandling|BenchmarkDevKmsgRead|Benchm
 	-cpu=1 -count=1 ./kmsg/ >"$work/kmsg.txt"
 
 log "live flood: the flood test, one writer for 2s against the daemon"
-$GO test -count=1 -v -run='^TestDaemonSurvivesAKernelLogFlood$' ./cmd/syscheckd/ >"$work/flood.txt" ||
+$GO test -tags integration -count=1 -v -run='^TestDaemonSurvivesAKernelLogFlood$' ./cmd/syscheckd/ >"$work/flood.txt" ||
 	die "the flood test failed: $(cat "$work/flood.txt")"
 # "N records written in 2.001s; ..." and "sequence A..B: X records read, Y lost, Z reopens"
 flood_written=$(awk '/records written in/ { for (i = 1; i <= NF; i++) if ($i == "records" && $(i+1) == "written") print $(i-1) }' "$work/flood.txt")
@@ -95,6 +99,11 @@ hz=$(getconf CLK_TCK)
 proc_cpu_ms() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 proc_rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 proc_pss_mib() { awk '/^Pss:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup"; }
+# The same split: anonymous memory (heap, stacks, the runtime's) and the
+# pages of files, here the binary's (syscheckd is static; the exporters
+# map libc too). A page daemon and worker share counts half in each.
+proc_pss_anon_mib() { awk '/^Pss_Anon:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup"; }
+proc_pss_file_mib() { awk '/^Pss_File:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup"; }
 # with_workers FIGURE PID: FIGURE (a proc_* function) of PID plus its live
 # children: the daemon's probe worker lives as long as the daemon does.
 with_workers() {
@@ -112,7 +121,7 @@ wait_up() {
 	die "$1 did not answer"
 }
 
-log "footprint: $FOOTPRINT_PROBES probes at a 10ms interval, beside idle exporters"
+log "footprint: $FOOTPRINT_PROBES probes and ${FOOTPRINT_SECONDS}s at a 10ms interval, beside idle exporters, twice"
 prometheus-blackbox-exporter --web.listen-address="127.0.0.1:$BLACKBOX_PORT" \
 	--config.file=/etc/prometheus/blackbox.yml --log.level=error 2>"$work/blackbox.log" &
 blackbox=$!
@@ -140,7 +149,9 @@ footprint() {
 	# Scrapes allocate far more than probes do: wait without scraping for
 	# the time the probes take at best, then check once a second, reading
 	# the figures before each scrape.
-	sleep $((FOOTPRINT_PROBES / 100))
+	local wait=$((FOOTPRINT_PROBES / 100))
+	[ "$wait" -ge "$FOOTPRINT_SECONDS" ] || wait=$FOOTPRINT_SECONDS
+	sleep "$wait"
 	for _ in $(seq 300); do
 		c1=$(with_workers proc_cpu_ms "$daemon")
 		b1=$(proc_cpu_ms "$blackbox")
@@ -149,6 +160,13 @@ footprint() {
 		rss_d=$(with_workers proc_rss_mib "$daemon")
 		rss_alone=$(proc_rss_mib "$daemon")
 		pss_d=$(with_workers proc_pss_mib "$daemon")
+		pss_alone=$(proc_pss_mib "$daemon")
+		pss_d_anon=$(proc_pss_anon_mib "$daemon")
+		pss_file=$(with_workers proc_pss_file_mib "$daemon")
+		pss_b_anon=$(proc_pss_anon_mib "$blackbox")
+		pss_b_file=$(proc_pss_file_mib "$blackbox")
+		pss_n_anon=$(proc_pss_anon_mib "$node")
+		pss_n_file=$(proc_pss_file_mib "$node")
 		pss_b=$(proc_pss_mib "$blackbox")
 		pss_n=$(proc_pss_mib "$node")
 		rss_b=$(proc_rss_mib "$blackbox")
@@ -167,12 +185,12 @@ footprint() {
 	cpu_n=$(calc "$n1 - $n0" 0)
 	daemon_cpu_probe=$(calc "($c1 - $c0) * 1000 / $probes")
 }
-# The same with a soft memory limit, which Go lets an operator set without
-# a rebuild: what RSS the default GC pacing leaves as headroom.
-footprint GOMEMLIMIT=8MiB
-rss_limited=$rss_alone
-pss_limited=$pss_d
-cpu_probe_limited=$daemon_cpu_probe
+# The same with Go's default GC pacing rather than the GOGC syscheckd sets
+# itself (cmd/syscheckd/memory.go).
+footprint GOGC=100
+rss_gogc100=$rss_alone
+pss_gogc100=$pss_d
+cpu_probe_gogc100=$daemon_cpu_probe
 footprint
 
 # --- 5: scrapes under load ------------------------------------------------
@@ -238,14 +256,19 @@ row "2. wall time per isolated probe (us); baseline: bare syscall" "$probe_wall"
 row "2. daemon CPU per probe at a 10ms interval, workers included (us); baseline: bare syscall" "$daemon_cpu_probe" "$bare_us" "< 1000: $(verdict "$daemon_cpu_probe < 1000")"
 row "2. starting a syscheckd worker, once per worker life (CPU us); baseline: a static C program" "$spawn_sc" "$spawn_c" ""
 row "2. starting an empty Go program (CPU us); baseline: a static C program" "$spawn_go" "$spawn_c" ""
-row "3. PSS after $probes probes, daemon and worker (MiB); baseline: blackbox_exporter, idle" "$pss_d" "$pss_b" "less: $(verdict "$pss_d < $pss_b")"
-row "3. PSS after $probes probes, daemon and worker (MiB); baseline: node_exporter, idle" "$pss_d" "$pss_n" "less: $(verdict "$pss_d < $pss_n")"
-row "3. RSS after $probes probes, the daemon alone (MiB); baseline: blackbox_exporter, idle" "$rss_alone" "$rss_b" "less: $(verdict "$rss_alone < $rss_b")"
-row "3. RSS after $probes probes, the daemon alone (MiB); baseline: node_exporter, idle" "$rss_alone" "$rss_n" "less: $(verdict "$rss_alone < $rss_n")"
+row "3. PSS after $probes probes in ${window}s, daemon and worker (MiB); baseline: blackbox_exporter, idle" "$pss_d" "$pss_b" "less: $(verdict "$pss_d < $pss_b")"
+row "3. PSS after $probes probes in ${window}s, daemon and worker (MiB); baseline: node_exporter, idle" "$pss_d" "$pss_n" "less: $(verdict "$pss_d < $pss_n")"
+row "3. of which the binary's pages mapped, daemon and worker, each page once (MiB); baseline: blackbox_exporter's binary and libc" "$pss_file" "$pss_b_file" ""
+row "3. of which the binary's pages mapped, daemon and worker, each page once (MiB); baseline: node_exporter's binary and libc" "$pss_file" "$pss_n_file" ""
+row "3. of which the daemon's anonymous memory: Go heap, stacks, runtime (MiB); baseline: blackbox_exporter's" "$pss_d_anon" "$pss_b_anon" ""
+row "3. of which the daemon's anonymous memory: Go heap, stacks, runtime (MiB); baseline: node_exporter's" "$pss_d_anon" "$pss_n_anon" ""
+row "3. of which the worker: its PSS, anonymous memory and its half of shared pages (MiB); baseline: the daemon's" "$(calc "$pss_d - $pss_alone")" "$pss_alone" ""
+row "3. RSS after $probes probes in ${window}s, the daemon alone (MiB); baseline: blackbox_exporter, idle" "$rss_alone" "$rss_b" "less: $(verdict "$rss_alone < $rss_b")"
+row "3. RSS after $probes probes in ${window}s, the daemon alone (MiB); baseline: node_exporter, idle" "$rss_alone" "$rss_n" "less: $(verdict "$rss_alone < $rss_n")"
 row "3. RSS of daemon and worker added up, the binary's shared pages twice (MiB); baseline: blackbox_exporter, idle" "$rss_d" "$rss_b" ""
-row "3. the same with GOMEMLIMIT=8MiB: PSS, daemon and worker (MiB); baseline: blackbox_exporter, idle" "$pss_limited" "$pss_b" "less: $(verdict "$pss_limited < $pss_b")"
-row "3. the same with GOMEMLIMIT=8MiB: RSS, the daemon alone (MiB); baseline: blackbox_exporter, idle" "$rss_limited" "$rss_b" "less: $(verdict "$rss_limited < $rss_b")"
-row "3. the same with GOMEMLIMIT=8MiB: daemon CPU per probe (us); baseline: without the limit" "$cpu_probe_limited" "$daemon_cpu_probe" ""
+row "3. the same with GOGC=100, Go's default: PSS, daemon and worker (MiB); baseline: with syscheckd's GOGC of 50" "$pss_gogc100" "$pss_d" ""
+row "3. the same with GOGC=100: RSS, the daemon alone (MiB); baseline: with syscheckd's GOGC of 50" "$rss_gogc100" "$rss_alone" ""
+row "3. the same with GOGC=100: daemon CPU per probe (us); baseline: with syscheckd's GOGC of 50" "$cpu_probe_gogc100" "$daemon_cpu_probe" ""
 row "3. CPU over the same ${window}s (ms); baseline: blackbox_exporter, idle" "$cpu_d" "$cpu_b" ""
 row "3. CPU over the same ${window}s (ms); baseline: node_exporter, idle" "$cpu_d" "$cpu_n" ""
 row "4. kmsg records/s, conversion + accounting + matching, one core; baseline: bare read(2) of /dev/kmsg" "$rec" "$raw" ">= 1,000,000: $(verdict "$rec >= 1000000")"

@@ -1,7 +1,8 @@
-package probe
+package worker
 
 import (
 	"bufio"
+	"io"
 	"strings"
 	"testing"
 )
@@ -39,10 +40,45 @@ func TestWorkerLoopStopsOnBadRequests(t *testing.T) {
 }
 
 func TestWorkerMainRejectsBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"x"}, {"x", WorkerArg, "39"}} {
+	for _, args := range [][]string{{"x"}, {"x", Arg, "39"}} {
 		var out strings.Builder
-		if code := WorkerMain(args, strings.NewReader(""), &out); code != 2 {
-			t.Errorf("WorkerMain(%q) = %d, want 2", args, code)
+		if code := Main(args, strings.NewReader(""), &out); code != 2 {
+			t.Errorf("Main(%q) = %d, want 2", args, code)
 		}
 	}
 }
+
+func TestParseRequest(t *testing.T) {
+	for in, want := range map[string]int{"0": 0, "39": 39, "335": 335, "1023": 1023} {
+		if got, ok := parseRequest([]byte(in)); !ok || got != want {
+			t.Errorf("parseRequest(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1024", "99999", "3a", " 39", "39 "} {
+		if got, ok := parseRequest([]byte(in)); ok {
+			t.Errorf("parseRequest(%q) = %d, accepted", in, got)
+		}
+	}
+}
+
+// repeatReader yields line n times, then end of file, without allocating.
+type repeatReader struct {
+	line []byte
+	n    int
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	c := copy(p, r.line[r.off:])
+	if r.off += c; r.off == len(r.line) {
+		r.off, r.n = 0, r.n-1
+	}
+	return c, nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
