@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -207,6 +208,9 @@ func runScale(t *testing.T, rules string, n int, systems []scaleSystem) []scaleO
 	}
 
 	// The fleet.
+	// Collected and returned to the kernel before each reading, so that
+	// the growth is the fleet's and not an earlier run's garbage.
+	debug.FreeOSMemory()
 	rssBefore := processRSS(t, os.Getpid())
 	fleet, err := fleetsim.New(fleetsim.Config{Hosts: n, Base: netip.MustParseAddr("127.42.0.1"), Port: 10335, NoKeepAlive: noKeepAlive})
 	if err != nil {
@@ -226,7 +230,7 @@ func runScale(t *testing.T, rules string, n int, systems []scaleSystem) []scaleO
 			t.Errorf("fleet simulator: %v", err)
 		}
 	})
-	runtime.GC()
+	debug.FreeOSMemory()
 	simRSS := processRSS(t, os.Getpid())
 	hosts := fleet.Hosts()
 	targets := make([]target, n)
