@@ -175,6 +175,9 @@ type scaleFigures struct {
 	ruleGroupMax map[string]float64 // seconds, max of prometheus_rule_group_last_duration_seconds
 	// ruleGroupSteady is the same from the steady part on.
 	ruleGroupSteady map[string]float64
+	// ruleGroupMissed counts evaluations skipped because the one before
+	// overran its interval, over the whole run.
+	ruleGroupMissed map[string]float64
 	rss, hwm        float64 // bytes: max process_resident_memory_bytes, VmHWM (query server)
 	cpu             float64 // cores, query server, steady part
 	otherRSS        float64 // bytes: the agents' max RSS, summed
@@ -717,6 +720,7 @@ var wanted = map[string]bool{
 	"prometheus_tsdb_head_samples_appended_total": true,
 	"prometheus_tsdb_head_series":                 true,
 	"prometheus_rule_group_last_duration_seconds": true,
+	"prometheus_rule_group_iterations_missed_total": true,
 }
 
 func (s *sampler) sample() {
@@ -768,11 +772,14 @@ func (s *sampler) rate(i int, name string) float64 {
 func (s *sampler) figures() scaleFigures {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := scaleFigures{ruleGroupMax: map[string]float64{}, ruleGroupSteady: map[string]float64{}}
+	f := scaleFigures{ruleGroupMax: map[string]float64{}, ruleGroupSteady: map[string]float64{}, ruleGroupMissed: map[string]float64{}}
 	for k, v := range s.max[0] {
 		if g, ok := strings.CutPrefix(k, "prometheus_rule_group_last_duration_seconds|"); ok {
 			f.ruleGroupMax[g] = v
 			f.ruleGroupSteady[g] = s.steadyMax[0][k]
+		}
+		if g, ok := strings.CutPrefix(k, "prometheus_rule_group_iterations_missed_total|"); ok {
+			f.ruleGroupMissed[g] = v
 		}
 	}
 	f.rss, f.hwm = s.max[0]["process_resident_memory_bytes"], s.hwm[0]
@@ -863,6 +870,13 @@ func figureTable(outs []scaleOutcome) string {
 			return fmt.Sprintf("%s (%s)", ms(o.figures.ruleGroupSteady[g]), ms(o.figures.ruleGroupMax[g]))
 		})
 	}
+	row("rule group evaluations missed (overran their interval), all groups", func(o scaleOutcome) string {
+		n := 0.0
+		for _, v := range o.figures.ruleGroupMissed {
+			n += v
+		}
+		return fmt.Sprintf("%.0f", n)
+	})
 	row("head series, max", func(o scaleOutcome) string { return fmt.Sprintf("%.0f", o.figures.headSeries) })
 	row("samples ingested /s", func(o scaleOutcome) string { return fmt.Sprintf("%.0f", o.figures.samplesPerSec) })
 	row("Prometheus RSS, max (VmHWM)", func(o scaleOutcome) string {
