@@ -714,12 +714,12 @@ func (s *sampler) markSteady() {
 // wanted are the metrics sampled: rates of the counters, maxima of the
 // gauges.
 var wanted = map[string]bool{
-	"process_cpu_seconds_total":                   true,
-	"process_resident_memory_bytes":               true,
-	"process_max_fds":                             true,
-	"prometheus_tsdb_head_samples_appended_total": true,
-	"prometheus_tsdb_head_series":                 true,
-	"prometheus_rule_group_last_duration_seconds": true,
+	"process_cpu_seconds_total":                     true,
+	"process_resident_memory_bytes":                 true,
+	"process_max_fds":                               true,
+	"prometheus_tsdb_head_samples_appended_total":   true,
+	"prometheus_tsdb_head_series":                   true,
+	"prometheus_rule_group_last_duration_seconds":   true,
 	"prometheus_rule_group_iterations_missed_total": true,
 }
 
