@@ -231,20 +231,7 @@ func startPrometheus(t *testing.T, name, rules string, am *server, targets []tar
 	bin := tool(t, "PROMETHEUS", "/usr/bin/prometheus", "prometheus")
 	dir := t.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, `global:
-  scrape_interval: %s
-  scrape_timeout: %s
-  evaluation_interval: %s
-rule_files:
-  - %q
-`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules)
-	if am != nil {
-		fmt.Fprintf(&b, `alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-`, am.addr)
-	}
+	writeRuleServerConfig(&b, rules, am, interval)
 	b.WriteString(`scrape_configs:
   - job_name: syscheckd
     static_configs:
@@ -408,4 +395,25 @@ func indent(raw []byte) string {
 		return string(raw)
 	}
 	return b.String()
+}
+
+// writeRuleServerConfig writes the head of the configuration of a
+// Prometheus that evaluates rules: the global intervals (scrape and
+// evaluation every interval, scrape timeout at most 5s), the rule file,
+// and Alertmanager am (none if nil).
+func writeRuleServerConfig(b *strings.Builder, rules string, am *server, interval time.Duration) {
+	fmt.Fprintf(b, `global:
+  scrape_interval: %s
+  scrape_timeout: %s
+  evaluation_interval: %s
+rule_files:
+  - %q
+`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules)
+	if am != nil {
+		fmt.Fprintf(b, `alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+`, am.addr)
+	}
 }

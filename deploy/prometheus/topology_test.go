@@ -75,20 +75,7 @@ func startAgentTopology(t *testing.T, name, rules string, am *server, targets []
 
 	dir := t.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, `global:
-  scrape_interval: %s
-  scrape_timeout: %s
-  evaluation_interval: %s
-rule_files:
-  - %q
-`, model.Duration(interval), model.Duration(min(interval, 5*time.Second)), model.Duration(interval), rules)
-	if am != nil {
-		fmt.Fprintf(&b, `alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-`, am.addr)
-	}
+	writeRuleServerConfig(&b, rules, am, interval)
 	fmt.Fprintf(&b, `scrape_configs:
   - job_name: %s
     static_configs:
