@@ -48,7 +48,8 @@ type options struct {
 }
 
 // metricsOptions are the /metrics endpoint's flags, named as
-// node_exporter's.
+// node_exporter's but for --web.enable-exporter-metrics, whose default is
+// the opposite of node_exporter's.
 type metricsOptions struct {
 	path string
 	// maxRequests bounds concurrent scrapes; 0 means no bound.

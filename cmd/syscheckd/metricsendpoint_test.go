@@ -29,7 +29,7 @@ func familyPrefixes(t *testing.T, reg prometheus.Gatherer) map[string]int {
 	return n
 }
 
-func TestDisableExporterMetricsLeavesOutGoProcessAndPromhttp(t *testing.T) {
+func TestExporterMetricsSwitchAddsGoProcessAndPromhttp(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	for _, include := range []bool{true, false} {
 		expo, _ := newExposition(&kernelCheck{}, include, logger)
